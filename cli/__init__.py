@@ -1,0 +1,1 @@
+"""The ``kerascenes`` command-line interface (installed as ``kerascenes.cli``)."""

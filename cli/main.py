@@ -1,0 +1,96 @@
+"""Root of the ``kerascenes`` command: a click group whose subcommands load lazily.
+
+Each subcommand lives in its own module and is imported only when it is invoked (or
+when its own ``--help`` is asked for), so ``kerascenes --help`` never imports TensorFlow.
+User errors (:class:`kerascenes.KerascenesError`) are printed as one sentence and the
+process exits with status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from kerascenes import KerascenesError, __version__
+
+# name -> (module, attribute, one-line help shown by ``kerascenes --help``)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "fit": ("kerascenes.cli.fit", "fit", "Train a scene classifier on a class-per-folder image tree."),
+    "evaluate": ("kerascenes.cli.evaluate", "evaluate", "Evaluate a trained run on an image folder."),
+    "predict": ("kerascenes.cli.predict", "predict", "Classify images with a trained run."),
+    "backbones": ("kerascenes.cli.backbones", "backbones", "List the available backbones."),
+    "data": ("kerascenes.cli.data", "data", "Inspect image datasets."),
+    "bow": ("kerascenes.cli.bow", "bow", "Bag-of-visual-words classifiers (SIFT, KAZE, FREAK, dense SIFT)."),
+    "gan": ("kerascenes.cli.gan", "gan", "Train, sample and evaluate DCGANs on MNIST / Fashion-MNIST."),
+    "export": ("kerascenes.cli.export", "export", "Export a trained ViT run as a KerasHub preset."),
+}
+
+
+def fail(message: str) -> None:
+    """Print one error sentence to stderr and exit with status 2."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when it is needed.
+
+    ``lazy`` maps a command name to ``(module, attribute, short_help)``; the short help is
+    shown in the group's ``--help`` without importing anything.
+    """
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module_name, attr, _ = self.lazy[name]
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.startswith("kerascenes"):
+                    return None  # that command is not part of this installation
+                raise
+            return getattr(module, attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][2]))
+            else:
+                cmd = super().get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=60)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KerascenesError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kerascenes")
+def cli() -> None:
+    """kerascenes: scene classification and image generation with Keras 3.
+
+    \b
+    Train a classifier:   kerascenes fit --backbone MobileNetV2 --data train/ --val-data val/
+    Evaluate it:          kerascenes evaluate logs/<run> --data test/
+    List backbones:       kerascenes backbones
+    """
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()
