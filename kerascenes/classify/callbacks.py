@@ -1,0 +1,35 @@
+"""Keras callbacks used by classifier training."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Put the optimizer's learning rate into the epoch logs (CSV, TensorBoard, history)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+class BestWeightsEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping that always ends on the best epoch's weights.
+
+    Keras restores the best weights only when it stops early; this also restores them when
+    training ran all its epochs, and remembers the best monitored value.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("restore_best_weights", True)
+        super().__init__(**kwargs)
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self.stopped_epoch == 0 and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+    @property
+    def best_value(self) -> float:
+        return float(self.best) if self.best is not None and np.isfinite(self.best) else float("inf")

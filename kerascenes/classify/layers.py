@@ -1,0 +1,52 @@
+"""Serialisable layers that make a saved model a complete image -> class model."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+MODES = ("tf", "caffe", "torch", "none")
+
+
+@keras.saving.register_keras_serializable(package="kerascenes")
+class ImagePreprocessing(keras.layers.Layer):
+    """ImageNet preprocessing of RGB images with values in [0, 255].
+
+    The same arithmetic as ``keras.applications.imagenet_utils.preprocess_input``, as a
+    layer so it is saved inside the model (no Lambda, so ``safe_mode`` loading works).
+
+    Args:
+        mode: ``"tf"`` scales to [-1, 1]; ``"torch"`` scales to [0, 1] and normalises with
+            the ImageNet mean/std; ``"caffe"`` flips RGB to BGR and subtracts the ImageNet
+            mean; ``"none"`` passes values through.
+    """
+
+    def __init__(self, mode: str = "tf", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in MODES:
+            raise ValueError(f"Unknown preprocessing mode {mode!r}; expected one of {MODES}.")
+        self.mode = mode
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor(_IMAGENET_MEAN, dtype=x.dtype)
+            std = ops.convert_to_tensor(_IMAGENET_STD, dtype=x.dtype)
+            return (x / 255.0 - mean) / std
+        if self.mode == "caffe":
+            x = ops.flip(x, axis=-1)
+            return x - ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=x.dtype)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"mode": self.mode})
+        return config

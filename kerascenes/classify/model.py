@@ -1,0 +1,131 @@
+"""The classifier: input -> ImageNet preprocessing -> backbone -> dense head -> softmax."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from kerascenes.errors import KerascenesError
+
+ACTIVATIONS = ("relu", "leaky_relu", "gelu", "elu", "swish")
+
+
+@dataclass
+class HeadConfig:
+    """The classification head, as in the original study.
+
+    Attributes:
+        dense: units of each hidden dense layer (empty: a linear softmax classifier).
+        dropout: dropout rate before each dense layer.
+        activation: activation of the hidden layers.
+    """
+
+    dense: Sequence[int] = field(default_factory=lambda: (256,))
+    dropout: float = 0.3
+    activation: str = "relu"
+
+    def __post_init__(self):
+        self.dense = tuple(int(u) for u in self.dense)
+        if any(u < 1 for u in self.dense):
+            raise KerascenesError(f"--dense {','.join(map(str, self.dense))} has a layer with fewer than 1 unit; use positive integers such as 512,256.")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise KerascenesError(f"--dropout must be in [0, 1), got {self.dropout}.")
+        if self.activation not in ACTIVATIONS:
+            raise KerascenesError(f"--activation {self.activation!r} is not supported; choose one of {', '.join(ACTIVATIONS)}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["dense"] = list(self.dense)
+        return d
+
+
+def parse_dense(text: str | Sequence[int] | None) -> tuple[int, ...]:
+    """Parse ``--dense 512,256`` (``""``, ``"0"`` or ``"none"`` mean no hidden layer)."""
+    if text is None:
+        return ()
+    if not isinstance(text, str):
+        return tuple(int(u) for u in text)
+    text = text.strip().lower()
+    if text in ("", "0", "none"):
+        return ()
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise KerascenesError(f"--dense {text!r} is not a comma-separated list of integers; use e.g. --dense 512,256.") from None
+
+
+def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing: str, image_size: int,
+                     seed: int | None = None):
+    """Wrap a backbone into a complete classifier.
+
+    The backbone is frozen and called with ``training=False`` so its BatchNorm layers stay
+    in inference mode even when some of its layers are unfrozen for fine-tuning.
+
+    Args:
+        backbone: a ``keras.Model`` from :func:`kerascenes.backbones.build_backbone`
+            (outputs a feature vector).
+        num_classes: number of output classes.
+        head: the dense head configuration.
+        preprocessing: mode of :class:`ImagePreprocessing` for this backbone.
+        image_size: square input size.
+        seed: seed of the dropout layers.
+
+    Returns:
+        A ``keras.Model`` from ``(image_size, image_size, 3)`` RGB images in [0, 255] to
+        class probabilities.
+    """
+    import keras
+
+    from kerascenes.classify.layers import ImagePreprocessing
+
+    if num_classes < 2:
+        raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
+    backbone.trainable = False
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = ImagePreprocessing(preprocessing, name="preprocessing")(inputs)
+    x = backbone(x, training=False)
+    if len(x.shape) == 4:  # backbones without built-in pooling
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    for i, units in enumerate(head.dense):
+        if head.dropout:
+            x = keras.layers.Dropout(head.dropout, seed=seed, name=f"head_dropout_{i}")(x)
+        x = keras.layers.Dense(units, name=f"head_dense_{i}")(x)
+        x = keras.layers.Activation(head.activation, name=f"head_{head.activation}_{i}")(x)
+    if head.dropout:
+        x = keras.layers.Dropout(head.dropout, seed=seed, name="head_dropout_out")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=f"kerascenes_{backbone.name}")
+
+
+def find_backbone(model):
+    """The backbone sub-model inside a classifier built by :func:`build_classifier`."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            return layer
+    raise ValueError("model has no backbone sub-model")
+
+
+def unfreeze_last(backbone, n_layers: int) -> int:
+    """Make the last ``n_layers`` layers of a backbone trainable, BatchNorm excepted.
+
+    BatchNormalization layers stay frozen (and the backbone is called in inference mode),
+    so fine-tuning on small data does not wreck their statistics.
+
+    Returns:
+        The number of layers made trainable.
+    """
+    import keras
+
+    if n_layers <= 0:
+        return 0
+    backbone.trainable = True
+    layers = backbone.layers
+    cut = max(0, len(layers) - n_layers)
+    count = 0
+    for i, layer in enumerate(layers):
+        trainable = i >= cut and not isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = trainable
+        count += int(trainable and bool(layer.weights))
+    return count

@@ -1,0 +1,73 @@
+"""``tf.data`` input pipelines over validated image files.
+
+Decoding (Pillow, any image mode -> RGB at the backbone's size) runs in parallel, the
+decoded images are cached (in memory by default, or in a cache file), training batches are
+shuffled and augmented, and everything is prefetched.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from kerascenes.data.folders import ImageSet
+from kerascenes.data.images import load_image
+
+
+def _decode_fn(image_size: int):
+    import tensorflow as tf
+
+    def load(path):
+        return load_image(path.decode() if isinstance(path, bytes) else str(path), image_size)
+
+    def decode(path, label):
+        image = tf.numpy_function(load, [path], tf.uint8, stateful=False)
+        image.set_shape((image_size, image_size, 3))
+        return image, label
+
+    return decode
+
+
+def image_dataset(paths: Sequence[str], labels: Sequence[int] | None, image_size: int, batch_size: int,
+                  training: bool = False, augment: str = "none", seed: int = 0, cache: bool | str = True):
+    """A batched ``tf.data.Dataset`` of ``(float32 images in [0, 255], int labels)``.
+
+    Args:
+        paths: image files (already validated).
+        labels: integer labels (``None`` gives ``-1`` labels, for prediction).
+        image_size: square output size.
+        batch_size: images per batch.
+        training: shuffle every epoch and apply ``augment``.
+        augment: augmentation policy name (see :mod:`kerascenes.data.augment`).
+        seed: shuffle and augmentation seed.
+        cache: ``True`` caches decoded images in memory, a string caches to that file
+            prefix, ``False`` decodes every epoch.
+    """
+    import tensorflow as tf
+
+    from kerascenes.data.augment import build_augmenter
+
+    labels = np.full(len(paths), -1, np.int64) if labels is None else np.asarray(labels, np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(list(paths), dtype=object).astype(str), labels))
+    ds = ds.map(_decode_fn(image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if cache:
+        ds = ds.cache(cache if isinstance(cache, str) else "")
+    if training:
+        ds = ds.shuffle(min(len(paths), 10_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    augmenter = build_augmenter(augment, seed=seed) if training else None
+    if augmenter is not None:
+        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def imageset_dataset(images: ImageSet, image_size: int, batch_size: int, **kwargs):
+    """:func:`image_dataset` for an :class:`ImageSet`."""
+    return image_dataset(images.paths, images.labels, image_size, batch_size, **kwargs)
+
+
+def load_images(paths: Sequence[str], image_size: int) -> np.ndarray:
+    """Decode a few images into one ``uint8`` array ``(n, size, size, 3)`` (for galleries, predict)."""
+    return np.stack([load_image(p, image_size) for p in paths]) if len(paths) else np.zeros((0, image_size, image_size, 3), np.uint8)
