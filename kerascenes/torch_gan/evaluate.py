@@ -1,0 +1,55 @@
+"""Sample a PyTorch GAN run (``kerascenes gan sample`` / ``evaluate`` / ``compare`` call this for torch runs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kerascenes.errors import KerascenesError
+from kerascenes.gan import layout
+from kerascenes.runs import RunFolder
+from kerascenes.torch_gan.models import ImageSequential, build_generator
+
+_CHECKPOINT_FILE = f"{layout.CHECKPOINT_DIR}/dcgan.pt"
+
+
+def load_generator(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> ImageSequential:
+    """The generator of a torch run: ``generator.pt``, or the last checkpoint of an unfinished run.
+
+    Returns:
+        The generator in eval mode.
+    """
+    run = RunFolder.open(run_dir)
+    config = run.read_config()
+    final, checkpoint = run.path / layout.GENERATOR_FILE["torch"], run.path / _CHECKPOINT_FILE
+    if final.is_file():
+        state = torch.load(final, map_location=device, weights_only=True)["state_dict"]
+    elif checkpoint.is_file():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)["generator"]
+    else:
+        raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['torch']} or checkpoint); train at least one epoch.")
+    generator = build_generator(config["architecture_spec"]).to(device)
+    generator.load_state_dict(state)
+    return generator.eval()
+
+
+def generate_from_run(run_dir: str | os.PathLike | Path, n: int = 64, seed: int = 0,
+                      batch_size: int = 500) -> np.ndarray:
+    """``n`` generated images in [0, 1], shape ``(n, 28, 28)``, float32.
+
+    The latent vectors come from numpy (``default_rng(seed).standard_normal``), exactly as
+    for TensorFlow runs, so a seed picks the same noise in both frameworks.
+    """
+    generator = load_generator(run_dir)
+    latent_dim = generator[0].in_features
+    noise = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+    out = []
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            images = generator(torch.from_numpy(noise[start:start + batch_size]))
+            out.append(images[:, 0].numpy())
+    images = np.concatenate(out) if out else np.zeros((0, 28, 28), np.float32)
+    return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,203 @@
+"""Train a DCGAN with PyTorch into a run folder (resumable): ``kerascenes gan train --framework torch``.
+
+Same signature, options, run-folder layout, per-epoch grids, TensorBoard tags and workbook
+row as :func:`kerascenes.gan.train.train_gan`; only the framework differs. The
+framework-neutral parts (config, resume, history, scoring, summary) are shared through
+:mod:`kerascenes.gan.session` and :mod:`kerascenes.gan.layout`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from kerascenes.errors import KerascenesError
+from kerascenes.gan import layout
+from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE
+from kerascenes.gan.session import Session, finish_session, open_session, real_diversity, training_images
+from kerascenes.runs import RunFolder
+from kerascenes.torch_gan.dcgan import METRIC_NAMES, TorchDCGAN
+
+CHECKPOINT_FILE = f"{layout.CHECKPOINT_DIR}/dcgan.pt"
+
+
+def default_device() -> str:
+    """``"cuda"`` when a GPU is visible to torch, else ``"cpu"``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """``uint8 (n, 28, 28)`` -> float ``(n, 1, 28, 28)`` in [-1, 1] (the TF pipeline's scaling)."""
+    x = (np.asarray(images, np.float32)[:, None] - 127.5) / 127.5
+    return torch.from_numpy(x).to(device)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> np.ndarray:
+    """Shuffled indices of one epoch as ``(steps, batch_size)``, full batches only.
+
+    The order depends only on ``seed`` and ``epoch``, so a resumed run sees the batches
+    the uninterrupted run would have seen.
+    """
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    steps = n // batch_size
+    return order[:steps * batch_size].reshape(steps, batch_size)
+
+
+def save_checkpoint(run: RunFolder, gan: TorchDCGAN, epoch: int, wall_time_s: float, collapse_warnings: int) -> None:
+    """Write ``checkpoint/dcgan.pt`` atomically, then record the completed epoch in ``state.json``."""
+    path = run.file(CHECKPOINT_FILE)
+    tmp = path.with_name("dcgan.tmp.pt")
+    torch.save({**gan.checkpoint_state(), "epoch": epoch, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, tmp)
+    tmp.replace(path)
+    layout.write_state(run, epoch, wall_time_s, {"collapse_warnings": collapse_warnings})
+
+
+def load_checkpoint(run: RunFolder, gan: TorchDCGAN) -> dict[str, Any]:
+    """Restore weights, optimizers and random state from ``checkpoint/dcgan.pt``."""
+    path = run.path / CHECKPOINT_FILE
+    if not path.is_file():
+        raise KerascenesError(f"{run.path} has no {CHECKPOINT_FILE} to resume from; start the run again without --resume.")
+    state = torch.load(path, map_location=gan.device, weights_only=True)
+    gan.load_checkpoint_state(state)
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if state.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return state
+
+
+def save_network(path: os.PathLike, network: torch.nn.Module, spec: dict[str, Any], role: str) -> None:
+    """A standalone network file: its role, the architecture spec and the ``state_dict``."""
+    torch.save({"role": role, "architecture": spec, "state_dict": network.state_dict()}, path)
+
+
+class EpochLogger:
+    """Per-epoch outputs shared with the TF run: grid PNG, history, TensorBoard scalars and image."""
+
+    def __init__(self, session: Session, noise: np.ndarray, real_div: float, collapse_warnings: int = 0):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.session = session
+        self.noise = torch.from_numpy(np.asarray(noise, np.float32))
+        self.real_diversity = float(real_div)
+        self.collapse_warnings = int(collapse_warnings)
+        self.writer = SummaryWriter(str(session.run.tensorboard_dir))
+
+    def log(self, gan: TorchDCGAN, epoch: int, means: dict[str, float], seconds: float, images_seen: int) -> None:
+        from kerascenes.plots import image_grid, save_image_grid
+
+        run = self.session.run
+        images = images_to_unit(gan.generate(self.noise))
+        diversity = layout.sample_diversity(images)
+        row = {"epoch": epoch, **{k: float(means[k]) for k in METRIC_NAMES}, "sample_diversity": diversity,
+               "seconds": seconds, "images_per_second": images_seen / max(seconds, 1e-9)}
+        self.session.history.append(row)
+        save_image_grid(images, run.file(layout.grid_file(epoch)), columns=8, title=f"epoch {epoch}")
+        layout.write_history(run, self.session.history)
+        for tag in layout.SCALAR_TAGS:
+            self.writer.add_scalar(tag, row[tag], global_step=epoch)
+        self.writer.add_image(layout.IMAGE_TAG, image_grid(images, columns=8)[None], global_step=epoch,
+                              dataformats="CHW")
+        self.writer.flush()
+        if layout.warn_if_collapsed(diversity, self.real_diversity, epoch):
+            self.collapse_warnings += 1
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def images_to_unit(images: torch.Tensor) -> np.ndarray:
+    """Generator output ``(n, 1, 28, 28)`` in [-1, 1] -> numpy ``(n, 28, 28)`` in [0, 1]."""
+    array = images.detach().float().cpu().numpy()[:, 0]
+    return np.clip((array + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+
+
+def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: bool = False,
+              description: str = "") -> dict[str, float]:
+    """Train one epoch over ``batches`` (rows of indices into ``x``); returns the mean metrics."""
+    totals = {k: torch.zeros((), device=x.device) for k in METRIC_NAMES}
+    index = torch.from_numpy(batches).to(x.device)
+    steps = range(len(batches))
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc=description, unit="step", leave=False)
+    for step in steps:
+        metrics = gan.train_step(x[index[step]])
+        for k in METRIC_NAMES:
+            totals[k] += metrics[k]
+    return {k: (v / max(len(batches), 1)).item() for k, v in totals.items()}
+
+
+def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
+              architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None, batch_size: int | None = None,
+              latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
+              logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
+              verbose: int = 1, images: np.ndarray | None = None,
+              device: str | None = None) -> tuple[RunFolder, dict]:
+    """Train (or resume) a DCGAN with PyTorch and score it.
+
+    Args:
+        dataset: ``"mnist"`` or ``"fashion_mnist"``.
+        data: ``.npz`` or idx folder (``None``: local copy or tensorflow-datasets).
+        architecture: ``"cpu"`` (default), ``"tutorial"`` or ``"relu32"``.
+        epochs, batch_size, latent_dim, learning_rate: override the architecture defaults.
+        name: run folder name (default ``gan-<dataset>-<arch>-torch-<time>``); with ``resume``,
+            the run to continue.
+        logdir: parent of the run folders; the workbook lives there.
+        resume: continue the named (or newest unfinished) run from its last completed epoch.
+        seed: seed of initialisation, noise, shuffling and the evaluation samples.
+        eval_samples: generated images scored at the end.
+        verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
+        images: training images ``uint8 (n, 28, 28)`` instead of loading ``dataset``.
+        device: torch device (default: ``cuda`` when available, else ``cpu``).
+
+    Returns:
+        ``(run_folder, summary)``.
+    """
+    session = open_session("torch", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
+                           logdir, resume, seed, eval_samples)
+    config, run = session.config, session.run
+    if images is None:
+        images = training_images(config)
+    if len(images) < config["batch_size"]:
+        raise KerascenesError(f"Only {len(images)} training images for --batch-size {config['batch_size']}; lower the batch size.")
+    device = device or default_device()
+    torch.manual_seed(config["seed"])
+    gan = TorchDCGAN(config["architecture_spec"], seed=config["seed"], device=device)
+    if session.initial_epoch:
+        load_checkpoint(run, gan)
+    if "real_diversity" not in config:
+        config["real_diversity"] = real_diversity(images, seed=config["seed"])
+        run.write_config(config)
+    state = layout.read_state(run) or {}
+    logger = EpochLogger(session, np.load(run.path / layout.FIXED_NOISE_FILE), config["real_diversity"],
+                         int(state.get("collapse_warnings", 0)))
+    x = to_tensor(images, device)
+    start = time.perf_counter()
+    try:
+        for epoch in range(session.initial_epoch + 1, config["epochs"] + 1):
+            batches = epoch_batches(len(x), config["batch_size"], config["seed"], epoch)
+            began = time.perf_counter()
+            means = run_epoch(gan, x, batches, progress=verbose == 1, description=f"epoch {epoch}/{config['epochs']}")
+            seconds = time.perf_counter() - began
+            logger.log(gan, epoch, means, seconds, batches.size)
+            wall = session.wall_time_offset + time.perf_counter() - start
+            save_checkpoint(run, gan, epoch, wall, logger.collapse_warnings)
+            if verbose:
+                row = session.history[-1]
+                print(f"epoch {epoch}/{config['epochs']}: g_loss {row['g_loss']:.4f} d_loss {row['d_loss']:.4f} "
+                      f"d_acc_real {row['d_acc_real']:.3f} d_acc_fake {row['d_acc_fake']:.3f} "
+                      f"({seconds:.1f} s, {row['images_per_second']:.0f} img/s)")
+    finally:
+        logger.close()
+    spec = config["architecture_spec"]
+    save_network(run.file(layout.GENERATOR_FILE["torch"]), gan.generator, spec, "generator")
+    save_network(run.file(layout.DISCRIMINATOR_FILE["torch"]), gan.discriminator, spec, "discriminator")
+    wall = session.wall_time_offset + time.perf_counter() - start
+    summary = finish_session(session, wall, logger.collapse_warnings)
+    return run, summary
