@@ -111,9 +111,14 @@ def load_tfds(dataset: str, split: str = "train", data_dir: str | None = None) -
     """Load through tensorflow-datasets (downloads on first use)."""
     import tensorflow_datasets as tfds
 
-    images, labels = tfds.as_numpy(tfds.load(dataset, split=split, as_supervised=True, batch_size=-1,
-                                             data_dir=data_dir))
-    return np.asarray(images[..., 0], dtype=np.uint8), np.asarray(labels, dtype=np.int64)
+    ds = tfds.load(dataset, split=split, as_supervised=True, data_dir=data_dir)
+    images, labels = [], []
+    for x, y in tfds.as_numpy(ds.batch(10000)):
+        images.append(x[..., 0])
+        labels.append(y)
+    if not images:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros((0,), np.int64)
+    return np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int64)
 
 
 def load_digits(dataset: str = "mnist", data: str | os.PathLike | None = None, split: str = "train",

@@ -1,0 +1,140 @@
+"""The DCGAN model: a ``keras.Model`` that trains its generator against its discriminator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE, Architecture, OptimizerSpec, get_architecture
+from kerascenes.gan.models import build_discriminator, build_generator
+
+
+def adam_from_spec(spec: OptimizerSpec) -> keras.optimizers.Adam:
+    """A Keras Adam optimizer with the settings of an architecture spec."""
+    return keras.optimizers.Adam(learning_rate=spec.learning_rate, beta_1=spec.beta_1, beta_2=spec.beta_2,
+                                 epsilon=spec.epsilon)
+
+
+@keras.saving.register_keras_serializable(package="kerascenes")
+class DCGAN(keras.Model):
+    """Generator + discriminator trained as a two-player game (one ``train_step`` updates both).
+
+    The discriminator learns to tell real images (label 1) from generated ones (label 0);
+    the generator learns to make the discriminator answer 1. Metrics per epoch: ``g_loss``,
+    ``d_loss`` (real + fake terms), ``d_acc_real`` and ``d_acc_fake`` (share of real / fake
+    images the discriminator classifies correctly; both drift toward 0.5 at equilibrium).
+
+    Args:
+        architecture: a registered name (``"cpu"``, ``"tutorial"``, ``"relu32"``), an
+            :class:`Architecture` or its dict.
+        latent_dim: overrides the architecture's noise size.
+        seed: seed of the weight initialisation and of the training noise.
+        **kwargs: passed to ``keras.Model`` (e.g. ``name``).
+
+    Example:
+        >>> gan = DCGAN("cpu")
+        >>> gan.compile()  # Adam settings of the architecture, BCE on logits
+        >>> gan.fit(images_in_minus1_1, epochs=1, batch_size=64)
+    """
+
+    def __init__(self, architecture: str | dict | Architecture = DEFAULT_ARCHITECTURE,
+                 latent_dim: int | None = None, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        # Layers
+        arch = get_architecture(architecture)
+        if latent_dim is not None and latent_dim != arch.latent_dim:
+            arch = arch.replace(latent_dim=int(latent_dim))
+        self.generator = build_generator(arch, seed)
+        self.discriminator = build_discriminator(arch, seed)
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.d_acc_real_tracker = keras.metrics.Mean(name="d_acc_real")
+        self.d_acc_fake_tracker = keras.metrics.Mean(name="d_acc_fake")
+        # Config
+        self.spec = arch
+        self.latent_dim = arch.latent_dim
+        self.seed = seed
+        self.built = True
+
+    # -- Keras API ----------------------------------------------------------------------
+    def call(self, noise, training: bool = False):
+        return self.generator(noise, training=training)
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer | None = None,
+                g_optimizer: keras.optimizers.Optimizer | None = None,
+                loss_fn: keras.losses.Loss | None = None, **kwargs: Any) -> None:
+        """Set the two optimizers and the loss (defaults: the architecture's Adam, BCE on logits)."""
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer or adam_from_spec(self.spec.d_optimizer)
+        self.g_optimizer = g_optimizer or adam_from_spec(self.spec.g_optimizer)
+        self.loss_fn = loss_fn or keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.g_loss_tracker, self.d_loss_tracker, self.d_acc_real_tracker, self.d_acc_fake_tracker]
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        batch = tf.shape(real)[0]
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        smooth = 1.0 - self.spec.label_smoothing
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(noise, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = (self.loss_fn(tf.ones_like(real_logits) * smooth, real_logits)
+                      + self.loss_fn(tf.zeros_like(fake_logits), fake_logits))
+            g_loss = self.loss_fn(tf.ones_like(fake_logits), fake_logits)
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_loss_tracker.update_state(d_loss)
+        self.d_acc_real_tracker.update_state(tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)))
+        self.d_acc_fake_tracker.update_state(tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)))
+        return {m.name: m.result() for m in self.metrics}
+
+    # -- serialisation ------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable, "architecture": self.spec.to_dict(),
+                "latent_dim": self.latent_dim, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "DCGAN":
+        return cls(**config)
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        if not getattr(self, "d_optimizer", None):
+            return None
+        ser = keras.saving.serialize_keras_object
+        return {"d_optimizer": ser(self.d_optimizer), "g_optimizer": ser(self.g_optimizer),
+                "loss_fn": ser(self.loss_fn)}
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        de = keras.saving.deserialize_keras_object
+        self.compile(d_optimizer=de(config["d_optimizer"]), g_optimizer=de(config["g_optimizer"]),
+                     loss_fn=de(config["loss_fn"]))
+        self.build_optimizers()
+
+    def build_optimizers(self) -> None:
+        """Create the optimizers' slot variables (needed before their state can be restored)."""
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    # -- sampling -----------------------------------------------------------------------
+    def noise(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` standard-normal latent vectors from a numpy seed (reproducible across runs)."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def generate(self, n: int | None = None, seed: int = 0, noise: np.ndarray | None = None,
+                 batch_size: int = 500) -> np.ndarray:
+        """Images in [0, 1], shape ``(n, 28, 28)``, from ``noise`` or from ``n`` seeded vectors."""
+        noise = self.noise(int(n), seed) if noise is None else np.asarray(noise, dtype=np.float32)
+        out = [np.asarray(self.generator(noise[i:i + batch_size], training=False))
+               for i in range(0, len(noise), batch_size)]
+        images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
+        return np.clip((images[..., 0] + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)

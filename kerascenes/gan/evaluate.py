@@ -1,0 +1,94 @@
+"""Sample from and score a GAN run folder, whichever framework trained it."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kerascenes.errors import KerascenesError
+from kerascenes.gan import layout
+from kerascenes.runs import RunFolder, write_json
+
+
+def _gan_run(run_dir: str | os.PathLike) -> tuple[RunFolder, dict[str, Any]]:
+    run = RunFolder.open(run_dir)
+    config = run.read_config()
+    if config.get("kind") != "gan":
+        raise KerascenesError(f"{run.path} is a {config.get('kind', 'non-GAN')} run; pass a folder made by `kerascenes gan train`.")
+    return run, config
+
+
+def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) -> np.ndarray:
+    """``n`` generated images in [0, 1], shape ``(n, 28, 28)``, float32.
+
+    A tf run loads ``generator.keras`` (or the last checkpoint of an unfinished run); a
+    torch run is delegated to ``kerascenes.torch_gan.evaluate.generate_from_run``.
+    """
+    run, config = _gan_run(run_dir)
+    framework = config.get("framework", "tf")
+    if framework == "torch":
+        try:
+            module = importlib.import_module("kerascenes.torch_gan.evaluate")
+        except ImportError:
+            raise KerascenesError(f"{run.path} was trained with PyTorch; install it with `pip install kerascenes[torch]`.") from None
+        return module.generate_from_run(run.path, n=n, seed=seed)
+    import keras
+
+    from kerascenes.gan.callbacks import GanCheckpoint
+
+    generator_file = run.path / layout.GENERATOR_FILE["tf"]
+    checkpoint = run.path / GanCheckpoint.FILE
+    if generator_file.is_file():
+        generator = keras.saving.load_model(generator_file, compile=False)
+    elif checkpoint.is_file():
+        import kerascenes.gan.dcgan  # noqa: F401 - registers DCGAN for deserialisation
+
+        generator = keras.saving.load_model(checkpoint, compile=False).generator
+    else:
+        raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['tf']} or checkpoint); train at least one epoch.")
+    noise = np.random.default_rng(seed).standard_normal((n, config["latent_dim"])).astype(np.float32)
+    out = [np.asarray(generator(noise[i:i + 500], training=False)) for i in range(0, n, 500)]
+    images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
+    return np.clip((images[..., 0] + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+
+
+def evaluate_run(run_dir: str | os.PathLike, n: int = 10000, seed: int = 0) -> dict[str, Any]:
+    """Score ``n`` samples of a run on its dataset's shipped classifier.
+
+    Writes ``evaluation.json`` and ``class_histogram.png`` into the run folder.
+
+    Returns:
+        ``fd``, ``kid``, ``confident_share``, ``classes_covered``, ``class_histogram``,
+        the real-vs-real figures (``real_fd``, ``real_kid``, ``real_confident_share``) and ``fd_ratio``.
+    """
+    from kerascenes.gan.metrics import score_samples
+    from kerascenes.plots import plot_class_counts
+
+    run, config = _gan_run(run_dir)
+    images = generate_from_run(run.path, n=n, seed=seed)
+    scores = score_samples(images, config["dataset"])
+    scores.update({"run": run.name, "framework": config.get("framework", "tf"), "architecture": config["architecture"],
+                   "seed": seed})
+    write_json(run.file(layout.EVALUATION_FILE), scores)
+    plot_class_counts(scores["class_histogram"], run.file("class_histogram.png"),
+                      title=f"Classes of {n} generated images ({config['dataset']})")
+    return scores
+
+
+def save_samples(images: np.ndarray, out: str | os.PathLike) -> Path:
+    """Write samples as a ``.png`` grid or a raw ``.npy`` (float32 in [0, 1], ``(n, 28, 28)``)."""
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise KerascenesError(f"--out {out} must end in .png (a grid) or .npy (raw samples).")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        np.save(out, np.asarray(images, dtype=np.float32))
+    else:
+        from kerascenes.plots import save_image_grid
+
+        save_image_grid(images, out)
+    return out

@@ -1,0 +1,111 @@
+"""What a GAN run folder holds, shared by the TensorFlow and the PyTorch trainers (no framework import).
+
+A run folder (``<logdir>/<run>/``) of either framework contains::
+
+    config.json               resolved settings (framework, dataset, architecture spec, ...)
+    fixed_noise.npy           the latent vectors of the per-epoch grids (same for every epoch)
+    samples/epoch_001.png     sample grid after each epoch (fixed noise)
+    history.csv, losses.png   per-epoch losses, discriminator accuracies, diversity, speed
+    tensorboard/              scalars ``SCALAR_TAGS`` and images ``IMAGE_TAG`` per epoch
+    checkpoint/               framework checkpoint + ``state.json`` (last completed epoch)
+    generator.<ext>           final generator (``.keras`` for tf, ``.pt`` for torch)
+    evaluation.json           scores on the shipped domain classifier
+    summary.json              written last; one row of the workbook's "gan" sheet
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from kerascenes.runs import RunFolder, read_json, write_json
+
+FRAMEWORKS = ("tf", "torch")
+GENERATOR_FILE = {"tf": "generator.keras", "torch": "generator.pt"}
+DISCRIMINATOR_FILE = {"tf": "discriminator.keras", "torch": "discriminator.pt"}
+CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = f"{CHECKPOINT_DIR}/state.json"
+FIXED_NOISE_FILE = "fixed_noise.npy"
+HISTORY_CSV = "history.csv"
+LOSSES_PNG = "losses.png"
+EVALUATION_FILE = "evaluation.json"
+GRID_SIZE = 64
+IMAGE_TAG = "samples"
+HISTORY_FIELDS = ("epoch", "g_loss", "d_loss", "d_acc_real", "d_acc_fake", "sample_diversity", "seconds",
+                  "images_per_second")
+SCALAR_TAGS = HISTORY_FIELDS[1:]
+COLLAPSE_RATIO = 0.4
+
+
+def grid_file(epoch: int) -> str:
+    """Relative path of the sample grid written after ``epoch`` (1-based)."""
+    return f"samples/epoch_{epoch:03d}.png"
+
+
+def fixed_noise(latent_dim: int, seed: int, n: int = GRID_SIZE) -> np.ndarray:
+    """The grid's latent vectors: numpy standard normal, identical for both frameworks."""
+    return np.random.default_rng(seed + 12345).standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def sample_diversity(images: np.ndarray) -> float:
+    """Mean RMS pixel difference between all pairs of images in [0, 1] (0 = all identical)."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    if len(flat) < 2:
+        return 0.0
+    sq = (flat ** 2).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * flat @ flat.T, 0.0) / flat.shape[1]
+    n = len(flat)
+    return float(np.sqrt(d2)[~np.eye(n, dtype=bool)].mean())
+
+
+def collapse_message(diversity: float, real_diversity: float, epoch: int,
+                     ratio: float = COLLAPSE_RATIO) -> str | None:
+    """A warning sentence when the samples are much less diverse than real images, else ``None``."""
+    if real_diversity > 0 and diversity < ratio * real_diversity:
+        return (f"Possible mode collapse after epoch {epoch}: sample diversity {diversity:.3f} is below "
+                f"{ratio:.0%} of the real images' {real_diversity:.3f}; check the grid, lower the learning rate or restart with another --seed.")
+    return None
+
+
+def warn_if_collapsed(diversity: float, real_diversity: float, epoch: int) -> bool:
+    """Emit a ``RuntimeWarning`` on collapse; returns whether it did."""
+    message = collapse_message(diversity, real_diversity, epoch)
+    if message:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return message is not None
+
+
+def write_history(run: RunFolder, rows: Sequence[dict[str, Any]]) -> None:
+    """Rewrite ``history.csv`` and ``losses.png`` from all epochs so far."""
+    with open(run.file(HISTORY_CSV), "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    if rows:
+        from kerascenes.plots import plot_history
+
+        curves = {key: [row[key] for row in rows] for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")}
+        plot_history(curves, run.file(LOSSES_PNG), title="DCGAN losses and discriminator accuracy")
+
+
+def read_history(run: RunFolder) -> list[dict[str, Any]]:
+    """Rows of ``history.csv`` (numbers as floats, epoch as int)."""
+    path = run.path / HISTORY_CSV
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def write_state(run: RunFolder, epoch: int, wall_time_s: float, extra: dict[str, Any] | None = None) -> Path:
+    """Record the last completed epoch (written after the checkpoint itself)."""
+    return write_json(run.file(STATE_FILE), {"epoch": int(epoch), "wall_time_s": float(wall_time_s), **(extra or {})})
+
+
+def read_state(run: RunFolder) -> dict[str, Any] | None:
+    path = run.path / STATE_FILE
+    return read_json(path) if path.is_file() else None

@@ -1,0 +1,119 @@
+"""`kerascenes gan train|sample|evaluate` on tiny synthetic data: run folder, workbook row, resume, errors."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kerascenes.cli.main import cli
+from kerascenes.runs import RunFolder
+from kerascenes.workbook import read_workbook
+
+
+def _tiny_digits(path, n=160):
+    """Bright bars on black: a few hundred 28x28 uint8 images in the Keras npz layout."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((n, 28, 28), np.uint8)
+    y = rng.integers(0, 10, n)
+    for i, label in enumerate(y):
+        x[i, 4:24, 2 + 2 * label: 6 + 2 * label] = 255
+    np.savez(path, x_train=x, y_train=y, x_test=x[:32], y_test=y[:32])
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gan")
+    data = _tiny_digits(root / "tiny.npz")
+    logdir = root / "logs"
+    args = ["gan", "train", "--dataset", "mnist", "--data", str(data), "--epochs", "1", "--batch-size", "64",
+            "--latent-dim", "16", "--eval-samples", "200", "--name", "tiny", "--logdir", str(logdir), "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return logdir / "tiny", data, logdir, result.output
+
+
+def test_train_writes_the_run_folder(trained):
+    run_dir, _, logdir, output = trained
+    for name in ["config.json", "fixed_noise.npy", "samples/epoch_001.png", "history.csv", "losses.png",
+                 "generator.keras", "discriminator.keras", "checkpoint/dcgan.keras", "checkpoint/state.json",
+                 "evaluation.json", "class_histogram.png", "summary.json"]:
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents*"))
+    summary = RunFolder.open(run_dir).read_summary()
+    assert summary["kind"] == "gan" and summary["hparams"]["latent_dim"] == 16
+    assert np.isfinite(summary["metrics"]["g_loss"]) and summary["metrics"]["fd"] > 0
+    rows = read_workbook(logdir / "overall_results.xlsx")
+    assert any(row.get("run") == "tiny" for row in rows["gan"])
+    assert "FD" in output and str(run_dir) in output
+
+
+def test_tensorboard_has_scalars_and_grid(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(trained[0] / "tensorboard"), size_guidance={"tensors": 0})
+    acc.Reload()
+    tags = set(acc.Tags()["tensors"])
+    assert {"g_loss", "d_loss", "d_acc_real", "d_acc_fake", "samples"} <= tags
+
+
+def test_sample_png_and_npy(trained, tmp_path):
+    run_dir = trained[0]
+    runner = CliRunner()
+    result = runner.invoke(cli, ["gan", "sample", str(run_dir), "--n", "10", "--out", str(tmp_path / "s.npy"), "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (10, 28, 28) and samples.dtype == np.float32
+    assert samples.min() >= 0 and samples.max() <= 1
+    result = runner.invoke(cli, ["gan", "sample", str(run_dir), "--n", "9", "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 0 and (tmp_path / "g.png").stat().st_size > 1000
+    result = runner.invoke(cli, ["gan", "sample", str(run_dir), "--out", str(tmp_path / "g.jpg")])
+    assert result.exit_code == 2 and ".png" in result.output
+
+
+def test_evaluate_json(trained):
+    result = CliRunner().invoke(cli, ["gan", "evaluate", str(trained[0]), "--n", "150", "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["n_samples"] == 150 and {"fd", "kid", "confident_share", "real_fd"} <= set(scores)
+    text = CliRunner().invoke(cli, ["gan", "evaluate", str(trained[0]), "--n", "100"]).output
+    assert "real-vs-real" in text
+
+
+def test_resume_continues_from_last_epoch(trained):
+    run_dir, data, logdir, _ = trained
+    result = CliRunner().invoke(cli, ["gan", "train", "--data", str(data), "--epochs", "2", "--name", "tiny",
+                                      "--logdir", str(logdir), "--resume", "--quiet", "--eval-samples", "100"])
+    assert result.exit_code == 0, result.output
+    history = (run_dir / "history.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2"]
+    assert (run_dir / "samples/epoch_002.png").is_file()
+    assert json.loads((run_dir / "checkpoint/state.json").read_text())["epoch"] == 2
+    assert RunFolder.open(run_dir).read_config()["latent_dim"] == 16  # the saved settings win
+    again = CliRunner().invoke(cli, ["gan", "train", "--data", str(data), "--epochs", "2", "--name", "tiny",
+                                     "--logdir", str(logdir), "--resume"])
+    assert again.exit_code == 2 and "already trained 2 of 2" in again.output
+
+
+def test_user_errors_exit_2(tmp_path, monkeypatch):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["gan", "train", "--resume", "--logdir", str(tmp_path)])
+    assert result.exit_code == 2 and "No unfinished" in result.output
+    result = runner.invoke(cli, ["gan", "evaluate", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    import kerascenes.cli.gan as gan_cli
+
+    monkeypatch.setitem(gan_cli.TRAINERS, "torch", "kerascenes.torch_gan_missing_for_test")
+    result = runner.invoke(cli, ["gan", "train", "--framework", "torch", "--logdir", str(tmp_path)])
+    assert result.exit_code == 2 and "pip install kerascenes[torch]" in result.output
+
+
+def test_help_lists_commands_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from kerascenes.cli.main import cli; "
+            "r = CliRunner().invoke(cli, ['gan', 'train', '--help']); print(r.exit_code, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "False"]
