@@ -82,7 +82,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kerascenes")
-def cli() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
+def cli(quiet: bool) -> None:
     """kerascenes: scene classification and image generation with Keras 3.
 
     \b
@@ -90,6 +91,23 @@ def cli() -> None:
     Evaluate it:          kerascenes evaluate logs/<run> --data test/
     List backbones:       kerascenes backbones
     """
+    setup_logging(quiet)
+
+
+def setup_logging(quiet: bool = False) -> None:
+    """Print the library's messages (``kerascenes`` logger) on stderr, without decoration."""
+    import logging
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TF C++ start-up chatter
+    logger = logging.getLogger("kerascenes")
+    if not any(getattr(h, "_kerascenes", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._kerascenes = True
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
 if __name__ == "__main__":  # pragma: no cover
