@@ -81,3 +81,19 @@ def test_save_and_reload_keeps_weights_and_optimizer_state(images, tmp_path):
     assert int(again.g_optimizer.iterations) == 2
     again.fit(images, batch_size=32, epochs=1, verbose=0)  # training continues from the restored state
     assert int(again.g_optimizer.iterations) == 4
+
+
+def test_weight_averaged_generator_follows_training_and_is_saved(images, tmp_path):
+    arch = get_architecture("cpu").replace(latent_dim=8, ema_decay=0.9)
+    gan = DCGAN(arch, seed=4)
+    gan.compile()
+    initial = [w.copy() for w in gan.generator_ema.get_weights()]
+    gan.fit(images, batch_size=16, epochs=1, verbose=0)
+    averaged, trained = gan.generator_ema.get_weights(), gan.generator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(initial, averaged))
+    assert any(not np.allclose(a, b) for a, b in zip(trained, averaged))
+    assert gan.sampler is gan.generator_ema and not gan.generator_ema.trainable_weights
+    gan.save(tmp_path / "ema.keras")
+    again = keras.saving.load_model(tmp_path / "ema.keras")
+    for a, b in zip(averaged, again.generator_ema.get_weights()):
+        np.testing.assert_allclose(a, b)

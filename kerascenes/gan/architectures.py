@@ -109,6 +109,10 @@ class Architecture:
         batch_size: default images per step.
         epochs: default number of epochs.
         label_smoothing: applied to the real labels of the discriminator loss.
+        ema_decay: 0 to sample from the trained generator; else a second copy of the generator
+            whose weights (BatchNorm statistics included) follow ``ema = d * ema + (1 - d) * w``
+            after every generator step, ``d = min(ema_decay, (1 + t) / (10 + t))`` with ``t`` the
+            generator steps taken before this one; grids, samples and scores then come from that copy.
     """
 
     name: str
@@ -122,6 +126,7 @@ class Architecture:
     batch_size: int = 64
     epochs: int = 10
     label_smoothing: float = 0.0
+    ema_decay: float = 0.0
     image_shape: tuple[int, int, int] = IMAGE_SHAPE
 
     def to_dict(self) -> dict[str, Any]:

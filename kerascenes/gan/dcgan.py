@@ -49,6 +49,11 @@ class DCGAN(keras.Model):
             arch = arch.replace(latent_dim=int(latent_dim))
         self.generator = build_generator(arch, seed)
         self.discriminator = build_discriminator(arch, seed)
+        self.generator_ema = None
+        if arch.ema_decay > 0:
+            self.generator_ema = build_generator(arch, seed)
+            self.generator_ema.set_weights(self.generator.get_weights())
+            self.generator_ema.trainable = False
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -62,7 +67,7 @@ class DCGAN(keras.Model):
 
     # -- Keras API ----------------------------------------------------------------------
     def call(self, noise, training: bool = False):
-        return self.generator(noise, training=training)
+        return (self.generator if training else self.sampler)(noise, training=training)
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer | None = None,
                 g_optimizer: keras.optimizers.Optimizer | None = None,
@@ -92,11 +97,24 @@ class DCGAN(keras.Model):
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        if self.generator_ema is not None:
+            self._update_ema()
         self.g_loss_tracker.update_state(g_loss)
         self.d_loss_tracker.update_state(d_loss)
         self.d_acc_real_tracker.update_state(tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)))
         self.d_acc_fake_tracker.update_state(tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)))
         return {m.name: m.result() for m in self.metrics}
+
+    def _update_ema(self) -> None:
+        steps = tf.cast(self.g_optimizer.iterations, tf.float32) - 1.0  # generator steps before this one
+        decay = tf.minimum(self.spec.ema_decay, (1.0 + steps) / (10.0 + steps))
+        for averaged, current in zip(self.generator_ema.weights, self.generator.weights):
+            averaged.assign(decay * averaged + (1.0 - decay) * tf.cast(current, averaged.dtype))
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The network that makes samples: the weight-averaged generator when ``ema_decay`` > 0."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     # -- serialisation ------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -134,7 +152,7 @@ class DCGAN(keras.Model):
                  batch_size: int = 500) -> np.ndarray:
         """Images in [0, 1], shape ``(n, 28, 28)``, from ``noise`` or from ``n`` seeded vectors."""
         noise = self.noise(int(n), seed) if noise is None else np.asarray(noise, dtype=np.float32)
-        out = [np.asarray(self.generator(noise[i:i + batch_size], training=False))
+        out = [np.asarray(self.sampler(noise[i:i + batch_size], training=False))
                for i in range(0, len(noise), batch_size)]
         images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
         return np.clip((images[..., 0] + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)

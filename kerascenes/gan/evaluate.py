@@ -47,7 +47,7 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
     elif checkpoint.is_file():
         import kerascenes.gan.dcgan  # noqa: F401 - registers DCGAN for deserialisation
 
-        generator = keras.saving.load_model(checkpoint, compile=False).generator
+        generator = keras.saving.load_model(checkpoint, compile=False).sampler
     else:
         raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['tf']} or checkpoint); train at least one epoch.")
     noise = np.random.default_rng(seed).standard_normal((n, config["latent_dim"])).astype(np.float32)

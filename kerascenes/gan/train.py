@@ -84,7 +84,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
               epochs=config["epochs"], initial_epoch=session.initial_epoch, callbacks=[monitor, checkpoint],
               verbose=verbose, shuffle=False)
-    model.generator.save(run.file(layout.GENERATOR_FILE["tf"]))
+    model.sampler.save(run.file(layout.GENERATOR_FILE["tf"]))
     model.discriminator.save(run.file(layout.DISCRIMINATOR_FILE["tf"]))
     session.history = monitor.history
     wall = session.wall_time_offset + time.perf_counter() - start
