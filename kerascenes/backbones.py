@@ -34,6 +34,13 @@ class BackboneSpec:
         params: parameters without the classification top, at the default width.
         alphas: the width multipliers with published weights (empty if not supported).
         builder: for other families, a callable ``(spec, weights, image_size, alpha) -> model``.
+        pretrained: whether ``--weights imagenet`` has weights to load (from-scratch
+            architectures have none and start from random weights).
+        classifier_builder: for families that build their own complete classifier (KerasHub
+            tasks), a callable ``(spec, weights, image_size, num_classes, head, seed) -> model``
+            taking RGB images in [0, 255]; used by training instead of ``build_classifier``.
+        unfreeze: for such families, a callable ``(model, n_layers) -> count`` that opens the
+            last layers for fine-tuning (instead of ``unfreeze_last``).
     """
 
     name: str
@@ -46,6 +53,9 @@ class BackboneSpec:
     alphas: tuple[float, ...] = ()
     description: str = ""
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    pretrained: bool = True
+    classifier_builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    unfreeze: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def supports_alpha(self) -> bool:
@@ -78,9 +88,22 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
+_RESOLVERS: list[Callable[[str], BackboneSpec | None]] = []
+
+
 def register_backbone(spec: BackboneSpec) -> None:
     """Add a backbone (or a whole family, one call per name) to the registry."""
     BACKBONES[spec.name] = spec
+
+
+def register_resolver(resolver: Callable[[str], BackboneSpec | None]) -> None:
+    """Add a function that turns a name outside the registry (e.g. a folder path) into a spec.
+
+    Resolvers are asked in order for names the registry does not know; they return ``None``
+    for names that are not theirs and raise :class:`KerascenesError` for broken ones.
+    """
+    if resolver not in _RESOLVERS:
+        _RESOLVERS.append(resolver)
 
 
 def list_backbones(pattern: str = "*") -> list[str]:
@@ -108,6 +131,10 @@ def get_backbone(name: str) -> BackboneSpec:
     by_lower = {n.lower(): n for n in BACKBONES}
     if name.lower() in by_lower:
         return BACKBONES[by_lower[name.lower()]]
+    for resolver in _RESOLVERS:
+        spec = resolver(name)
+        if spec is not None:
+            return spec
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(by_lower[c] for c in close)}?" if close else "run `kerascenes backbones` for the list."
     raise KerascenesError(f"Unknown backbone {name!r}; {hint}")
@@ -124,12 +151,16 @@ def resolve_image_size(spec: BackboneSpec, image_size: int | None) -> int:
     return int(image_size)
 
 
-def resolve_weights(weights: str | None) -> str | None:
-    """Normalise ``--weights``: ``"imagenet"``, ``None`` (random init) or an existing file path."""
+def resolve_weights(weights: str | None, spec: BackboneSpec | None = None) -> str | None:
+    """Normalise ``--weights``: ``"imagenet"``, ``None`` (random init) or an existing file path.
+
+    For a backbone without pretrained weights (``spec.pretrained`` false) ``"imagenet"``
+    means random initialisation.
+    """
     if weights is None or str(weights).lower() in ("none", "random", ""):
         return None
     if str(weights).lower() == "imagenet":
-        return "imagenet"
+        return "imagenet" if spec is None or spec.pretrained else None
     path = Path(os.path.expanduser(str(weights)))
     if not path.is_file():
         raise KerascenesError(f"--weights {weights} is neither 'imagenet', 'none' nor an existing weights file; check the path.")
@@ -152,7 +183,7 @@ def build_backbone(name: str, weights: str | None = "imagenet", image_size: int 
     """
     spec = get_backbone(name)
     size = resolve_image_size(spec, image_size)
-    weights = resolve_weights(weights)
+    weights = resolve_weights(weights, spec)
     if alpha is not None and not spec.supports_alpha:
         raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
     if spec.builder is not None:

@@ -102,7 +102,7 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
     check_policy(config.augment)
     spec = get_backbone(config.backbone)
     size = resolve_image_size(spec, config.image_size)
-    weights = resolve_weights(config.weights)
+    weights = resolve_weights(config.weights, spec)
     head = HeadConfig(config.dense, config.dropout, config.activation)
     if config.alpha is not None and not spec.supports_alpha:
         raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
@@ -111,8 +111,13 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
     t0 = time.perf_counter()
 
     keras.utils.set_random_seed(config.seed)
-    backbone = build_backbone(spec.name, weights, size, config.alpha)
-    model = build_classifier(backbone, len(data.class_names), head, spec.preprocessing, size, seed=config.seed)
+    if spec.classifier_builder is not None:  # families with their own task model (KerasHub ViT)
+        if config.cache_features:
+            raise KerascenesError(f"--cache-features is not available for {spec.name} ({spec.family}); drop it.")
+        model = spec.classifier_builder(spec, weights, size, len(data.class_names), head, config.seed)
+    else:
+        backbone = build_backbone(spec.name, weights, size, config.alpha)
+        model = build_classifier(backbone, len(data.class_names), head, spec.preprocessing, size, seed=config.seed)
 
     run = RunFolder.create(config.logdir, config.name or default_run_name(spec.name))
     resolved = config.to_dict() | {
@@ -143,7 +148,8 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
     if config.fine_tune and config.fine_tune_epochs:
         stage1_best = early.best_value
         stage1_weights = {v.path: v.numpy() for v in model.weights}
-        n_unfrozen = unfreeze_last(find_backbone(model), config.fine_tune)
+        n_unfrozen = (spec.unfreeze(model, config.fine_tune) if spec.unfreeze is not None
+                      else unfreeze_last(find_backbone(model), config.fine_tune))
         log.info("Fine-tuning the last %d backbone layers (%d with weights) at lr %g", config.fine_tune, n_unfrozen,
                  config.resolved_fine_tune_lr)
         _compile(model, config.resolved_fine_tune_lr, config.jit_compile)
@@ -171,7 +177,8 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
                     "trainable_params": int(sum(int(w.numpy().size) for w in model.trainable_weights))})
     wall = time.perf_counter() - t0
     summary = {"kind": "classifier", "run": run.name, "started": started, "wall_time_s": round(wall, 1),
-               "hparams": config.hparams() | {"backbone": spec.name, "image_size": size, "weights": weights or "none"},
+               "hparams": config.hparams() | {"backbone": spec.name, "family": spec.family, "image_size": size,
+                                              "weights": weights or "none"},
                "metrics": metrics}
     from kerascenes.tboard import log_hparams
 
