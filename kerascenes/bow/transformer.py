@@ -1,0 +1,261 @@
+"""``BagOfVisualWords``: images -> fixed-length encodings, as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from kerascenes.bow import encoding as enc
+from kerascenes.bow.detectors import check_detector
+from kerascenes.bow.extraction import DescriptorCache, describe_image, map_images
+from kerascenes.bow.vocabulary import (MATCHERS, assign_words, fit_kmeans, sample_descriptors,
+                                       soft_sigma_from_sample)
+from kerascenes.errors import KerascenesError
+
+
+def _choice(option: str, value: Any, choices: Sequence[str]) -> str:
+    if value in choices:
+        return value
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise KerascenesError(f"Unknown {option} {value!r}{hint}; choose one of {', '.join(choices)}.")
+
+
+def as_image_list(images: Any) -> list[Any]:
+    """Paths, arrays, or one stacked ``(n, h, w[, c])`` array -> a list of single images."""
+    if isinstance(images, np.ndarray) and images.ndim in (3, 4) and images.dtype != object:
+        if images.ndim == 4 or images.shape[-1] not in (3, 4):
+            return list(images)
+    if isinstance(images, (str, bytes)) or (isinstance(images, np.ndarray) and images.ndim == 2):
+        raise KerascenesError("BagOfVisualWords expects a list of images (paths or arrays), got a single image; wrap it in a list.")
+    return list(images)
+
+
+@dataclass
+class Encoder:
+    """The learned state needed to encode one image's descriptors (plain arrays)."""
+
+    encoding: str
+    levels: int
+    normalization: str
+    matcher: str
+    centroids: np.ndarray
+    soft_sigma: float | None = None
+    pca_mean: np.ndarray | None = None
+    pca_components: np.ndarray | None = None
+    gmm_variances: np.ndarray | None = None
+    gmm_priors: np.ndarray | None = None
+
+    def project(self, desc: np.ndarray) -> np.ndarray:
+        x = np.asarray(desc, np.float32)
+        if self.pca_components is not None:
+            x = (x - self.pca_mean) @ self.pca_components.T
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def __call__(self, desc: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        x = self.project(desc)
+        if self.encoding == "fisher":
+            return enc.fisher_vector(x, pos, self.centroids, self.gmm_variances, self.gmm_priors, self.levels)
+        words, weights = assign_words(x, self.centroids, self.matcher, self.soft_sigma)
+        if self.encoding == "vlad":
+            return enc.vlad(x, words, pos, self.centroids, self.levels)
+        return enc.pyramid_histogram(words, weights, pos, len(self.centroids), self.levels, self.normalization)
+
+
+class BagOfVisualWords(TransformerMixin, BaseEstimator):
+    """Bag of visual words: local descriptors -> vocabulary -> one vector per image.
+
+    Args:
+        detector: ``"dense-sift"``, ``"sift"``, ``"kaze"``, ``"akaze"``, ``"orb"`` or ``"fast-freak"``.
+        vocab_size: number of visual words (k-means centroids, or GMM components for Fisher vectors).
+        encoding: ``"histogram"`` (word counts), ``"vlad"`` or ``"fisher"`` (improved Fisher vectors).
+        pyramid_levels: spatial pyramid levels ``L`` (0 = whole image only; 2 = 1 + 4 + 16 cells).
+        normalization: histograms only: ``"l1"`` (for intersection/chi2 kernels) or
+            ``"hellinger"`` (square-rooted, for linear kernels).
+        matcher: descriptor -> word assignment: ``"exact"`` nearest centroid (fast),
+            ``"flann"`` or ``"bruteforce"`` (OpenCV matchers).
+        soft_assignment: share each descriptor among its 5 nearest words (histograms only).
+        patch_sizes: dense SIFT patch widths in pixels (several = multi-scale).
+        step: dense SIFT grid spacing in pixels.
+        max_side: images are shrunk so their longer side is at most this (``None``: never).
+        max_keypoints: keypoint detectors keep at most this many strongest keypoints.
+        pca_dim: VLAD / Fisher: descriptors are PCA-projected to this many dimensions.
+        vocab_samples: descriptors sampled (seeded) from the training images for the vocabulary.
+        cache_dir: folder for the descriptor cache (``None``: no cache).
+        n_jobs: worker threads (``None``: all cores).
+        progress: show progress bars.
+        random_state: seed for sampling, k-means and the GMM.
+    """
+
+    def __init__(self, detector: str = "dense-sift", vocab_size: int = 400, encoding: str = "histogram",
+                 pyramid_levels: int = 2, normalization: str = "l1", matcher: str = "exact",
+                 soft_assignment: bool = False, patch_sizes: Sequence[int] = (16, 24, 32), step: int = 8,
+                 max_side: int | None = 300, max_keypoints: int | None = None, pca_dim: int = 64,
+                 vocab_samples: int = 100_000, cache_dir: str | None = None, n_jobs: int | None = None,
+                 progress: bool = False, random_state: int | None = 0):
+        self.detector = detector
+        self.vocab_size = vocab_size
+        self.encoding = encoding
+        self.pyramid_levels = pyramid_levels
+        self.normalization = normalization
+        self.matcher = matcher
+        self.soft_assignment = soft_assignment
+        self.patch_sizes = patch_sizes
+        self.step = step
+        self.max_side = max_side
+        self.max_keypoints = max_keypoints
+        self.pca_dim = pca_dim
+        self.vocab_samples = vocab_samples
+        self.cache_dir = cache_dir
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.random_state = random_state
+
+    # -- scikit-learn plumbing ------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+    def _check_params(self) -> None:
+        check_detector(self.detector)
+        _choice("encoding", self.encoding, enc.ENCODINGS)
+        _choice("normalization", self.normalization, enc.NORMALIZATIONS)
+        _choice("matcher", self.matcher, MATCHERS)
+        for name, low in (("vocab_size", 1), ("pyramid_levels", 0), ("step", 1), ("vocab_samples", 1), ("pca_dim", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise KerascenesError(f"{name} must be an integer >= {low}, got {value!r}.")
+        if self.pyramid_levels > 4:
+            raise KerascenesError(f"pyramid_levels={self.pyramid_levels} is too fine; use 0 to 4.")
+        if self.soft_assignment and self.encoding != "histogram":
+            raise KerascenesError("soft_assignment only applies to encoding='histogram'; turn it off for VLAD/Fisher.")
+
+    def detector_spec(self) -> dict[str, Any]:
+        """Everything that determines the descriptors of an image (the cache key)."""
+        spec: dict[str, Any] = {"detector": check_detector(self.detector), "max_side": self.max_side}
+        if spec["detector"] == "dense-sift":
+            spec.update(patch_sizes=[int(p) for p in self.patch_sizes], step=int(self.step))
+        else:
+            spec["max_keypoints"] = self.max_keypoints
+        return spec
+
+    # -- descriptors ------------------------------------------------------------------------
+    def _describe_all(self, images: list[Any], encoder: Encoder | None, label: str) -> list[Any]:
+        spec = self.detector_spec()
+        cache = DescriptorCache(self.cache_dir, spec) if self.cache_dir else None
+
+        def work(image):
+            return describe_image(image, spec, cache)
+
+        def work_encoded(image):
+            desc, pos = describe_image(image, spec, cache)
+            return encoder(desc, pos)
+
+        return map_images(work if encoder is None else work_encoded, images, self.n_jobs, self.progress, label)
+
+    def descriptors(self, images: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(descriptors, positions)`` of each image (through the cache when ``cache_dir`` is set)."""
+        self._check_params()
+        return self._describe_all(as_image_list(images), None, "descriptors")
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, images: Any, y: Any = None) -> "BagOfVisualWords":
+        """Learn the vocabulary from the descriptors of ``images``; returns ``self``."""
+        self._fit(as_image_list(images))
+        return self
+
+    def fit_transform(self, images: Any, y: Any = None, **fit_params) -> np.ndarray:
+        """Fit, then encode the same images without extracting their descriptors twice."""
+        import time
+
+        images = as_image_list(images)
+        described = self._fit(images)
+        encoder = self.encoder()
+
+        def work(item):
+            return encoder(*item)
+
+        start = time.perf_counter()
+        out = np.stack(map_images(work, described, self.n_jobs, self.progress, "encoding"))
+        self.timings_["encoding_s"] = round(time.perf_counter() - start, 2)
+        return out
+
+    def _fit(self, images: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+        self._check_params()
+        if len(images) == 0:
+            raise KerascenesError("No training images were given; pass at least one image.")
+        import time
+
+        start = time.perf_counter()
+        described = self._describe_all(images, None, "descriptors")
+        self.timings_ = {"descriptors_s": round(time.perf_counter() - start, 2)}
+        start = time.perf_counter()
+        sets = [d for d, _ in described]
+        self.descriptor_dim_ = int(next((d.shape[1] for d in sets if d.ndim == 2), 0))
+        sample = sample_descriptors(sets, int(self.vocab_samples), 0 if self.random_state is None else self.random_state)
+        if len(sample) < self.vocab_size:
+            raise KerascenesError(
+                f"vocab_size={self.vocab_size} is larger than the {len(sample)} descriptors found in the "
+                f"training images; use a smaller vocab_size (or more/larger images).")
+        self.pca_mean_ = np.zeros(0, np.float32)
+        self.pca_components_ = np.zeros((0, 0), np.float32)
+        if self.encoding in ("vlad", "fisher"):
+            sample = self._fit_pca(sample)
+        seed = self.random_state
+        self.soft_sigma_ = 0.0
+        self.gmm_variances_ = np.zeros((0, 0), np.float32)
+        self.gmm_priors_ = np.zeros(0, np.float32)
+        if self.encoding == "fisher":
+            from sklearn.mixture import GaussianMixture
+
+            gmm = GaussianMixture(self.vocab_size, covariance_type="diag", max_iter=40, tol=1e-3,
+                                  reg_covar=1e-4, init_params="k-means++", random_state=seed)
+            gmm.fit(sample)
+            self.vocabulary_ = gmm.means_.astype(np.float32)
+            self.gmm_variances_ = gmm.covariances_.astype(np.float32)
+            self.gmm_priors_ = gmm.weights_.astype(np.float32)
+        else:
+            self.vocabulary_ = fit_kmeans(sample, int(self.vocab_size), seed)
+            if self.soft_assignment:
+                self.soft_sigma_ = soft_sigma_from_sample(sample, self.vocabulary_)
+        self.timings_["vocabulary_s"] = round(time.perf_counter() - start, 2)
+        self.n_features_out_ = int(self.encoder()(np.zeros((0, self.descriptor_dim_), np.float32),
+                                                 np.zeros((0, 2), np.float32)).size)
+        return described
+
+    def _fit_pca(self, sample: np.ndarray) -> np.ndarray:
+        dim = min(self.pca_dim, sample.shape[1])
+        mean = sample.mean(axis=0)
+        cov = np.cov((sample - mean).T)
+        vals, vecs = np.linalg.eigh(cov)
+        self.pca_mean_ = mean.astype(np.float32)
+        self.pca_components_ = vecs[:, ::-1][:, :dim].T.astype(np.float32)
+        return ((sample - self.pca_mean_) @ self.pca_components_.T).astype(np.float32)
+
+    def encoder(self) -> Encoder:
+        """The fitted encoding state as plain arrays."""
+        check_is_fitted(self, "vocabulary_")
+        pca = self.pca_components_.size > 0
+        return Encoder(self.encoding, int(self.pyramid_levels), self.normalization, self.matcher,
+                       self.vocabulary_, self.soft_sigma_ or None,
+                       self.pca_mean_ if pca else None, self.pca_components_ if pca else None,
+                       self.gmm_variances_ if self.encoding == "fisher" else None,
+                       self.gmm_priors_ if self.encoding == "fisher" else None)
+
+    # -- encoding ---------------------------------------------------------------------------
+    def transform(self, images: Any) -> np.ndarray:
+        """Encode images: ``(n_images, n_features_out_)`` float32."""
+        check_is_fitted(self, "vocabulary_")
+        self._check_params()
+        images = as_image_list(images)
+        if not images:
+            return np.zeros((0, self.n_features_out_), np.float32)
+        return np.stack(self._describe_all(images, self.encoder(), "encoding"))
