@@ -90,6 +90,14 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
     Returns:
         A :class:`FitResult` with the run folder, the trained model and the summary.
     """
+    from kerascenes.classify.distribute import training_scope
+
+    # models and optimizers are created under the --strategy scope and --mixed-precision policy
+    with training_scope(config.strategy, config.mixed_precision) as runtime:
+        return _fit_classifier(config, verbose, runtime)
+
+
+def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult:
     import keras
 
     from kerascenes.backbones import build_backbone, get_backbone, resolve_image_size, resolve_weights
@@ -125,21 +133,30 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
         "preprocessing": spec.preprocessing, "class_names": data.class_names,
         "n_train": len(data.train), "n_val": len(data.val),
         "fine_tune_lr": config.resolved_fine_tune_lr, "run": run.name, "started": started,
+        "runtime": runtime.to_dict(), "global_batch_size": runtime.global_batch(config.batch_size),
     }
     run.write_config(resolved)
     log.info("Run folder: %s (%d training, %d validation images, %d classes)", run.path, len(data.train),
              len(data.val), len(data.class_names))
 
-    train_ds = imageset_dataset(data.train, size, config.batch_size, training=True, augment=config.augment,
+    batch = runtime.global_batch(config.batch_size)  # --batch-size is per replica
+    train_ds = imageset_dataset(data.train, size, batch, training=True, augment=config.augment,
                                 seed=config.seed, cache=config.cache)
-    val_ds = imageset_dataset(data.val, size, config.batch_size, cache=config.cache)
+    val_ds = imageset_dataset(data.val, size, batch, cache=config.cache)
 
     # -- stage 1: frozen backbone ----------------------------------------------------------
     history: dict[str, list[float]] = {}
     _compile(model, config.lr, config.jit_compile)
     early, callbacks = _callbacks(config, run, append=False)
-    h = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
-                  shuffle=False)
+    if config.cache_features:  # backbone once per image and view, head trained on the features
+        from kerascenes.classify.cached import fit_frozen_on_features
+
+        h = cached = fit_frozen_on_features(model, data, size, config, callbacks, verbose, batch_size=batch,
+                                            compile_head=lambda m: _compile(m, config.lr, config.jit_compile),
+                                            cache_dir=run.path / "features")
+    else:
+        h = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+                      shuffle=False)
     _merge(history, h.history)
     stage_boundaries = []
     fine_tune_used = False
@@ -171,7 +188,9 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
 
     from kerascenes.classify.evaluate import write_run_evaluation
 
-    metrics = write_run_evaluation(run, model, data, size, config.batch_size, history, stage_boundaries)
+    metrics = write_run_evaluation(run, model, data, size, batch, history, stage_boundaries)
+    if config.cache_features:
+        metrics.update(cached.metrics())
     metrics.update({"train_time_s": round(train_time, 1), "epochs_run": len(history.get("loss", [])),
                     "fine_tune_used": fine_tune_used, "params": int(model.count_params()),
                     "trainable_params": int(sum(int(w.numpy().size) for w in model.trainable_weights))})

@@ -1,0 +1,305 @@
+"""Cached-feature training of the frozen stage (``--cache-features``).
+
+While the backbone is frozen and runs in inference mode, its output for an image never
+changes, so recomputing it every epoch wastes almost all of the time. Here the backbone
+runs once per image (and once per augmented view, ``--cache-views K``), the features are
+kept in memory or in a ``.npy`` file, and the head is trained on them.
+
+The head that is trained is not a copy: :func:`split_classifier` rebuilds the classifier
+as two functional models, ``extractor`` (image -> features) and ``head`` (features ->
+probabilities), from the very same layer objects, so every weight the head learns is a
+weight of the complete image -> class model that is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from kerascenes.errors import KerascenesError
+
+log = logging.getLogger("kerascenes")
+
+#: Feature caches up to this size stay in memory with ``store="auto"``; larger ones go to disk.
+MEMORY_LIMIT_BYTES = 2 * 1024**3
+STORES = ("auto", "memory", "disk")
+
+
+def split_classifier(model):
+    """Split a classifier from :func:`~kerascenes.classify.model.build_classifier` in two.
+
+    Args:
+        model: a functional classifier: input -> preprocessing -> backbone -> [pool] -> head.
+
+    Returns:
+        ``(extractor, head)``: ``extractor`` maps images to backbone features (the backbone
+        in inference mode), ``head`` maps features to class probabilities. Both reuse the
+        layers of ``model``: training ``head`` trains ``model``.
+    """
+    import keras
+
+    from kerascenes.classify.model import find_backbone
+
+    backbone = find_backbone(model)
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    cut = layers.index(backbone) + 1
+    # weightless pooling right after the backbone belongs to the (cached) features
+    while cut < len(layers) and isinstance(layers[cut], keras.layers.GlobalAveragePooling2D):
+        cut += 1
+    image = keras.Input(model.input_shape[1:], name="image")
+    x = image
+    for layer in layers[:cut]:
+        x = layer(x, training=False) if layer is backbone else layer(x)
+    extractor = keras.Model(image, x, name=f"{model.name}_features")
+    features = keras.Input(tuple(x.shape[1:]), name="features")
+    y = features
+    for layer in layers[cut:]:
+        y = layer(y)
+    head = keras.Model(features, y, name=f"{model.name}_head")
+    return extractor, head
+
+
+def estimate_feature_bytes(n_images: int, views: int, dim: int) -> int:
+    """Bytes of a float32 feature cache of ``n_images`` x ``views`` vectors of ``dim`` values."""
+    return int(n_images) * int(views) * int(dim) * 4
+
+
+def format_bytes(n: int) -> str:
+    """``1536`` -> ``"1.5 KB"`` (decimal units)."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def choose_store(nbytes: int, store: str = "auto", memory_limit: int = MEMORY_LIMIT_BYTES) -> str:
+    """``"memory"`` or ``"disk"``: ``auto`` keeps caches up to ``memory_limit`` bytes in memory."""
+    if store not in STORES:
+        raise KerascenesError(f"Unknown feature store {store!r}; choose one of {', '.join(STORES)}.")
+    if store != "auto":
+        return store
+    return "memory" if nbytes <= memory_limit else "disk"
+
+
+@dataclass
+class FeatureSet:
+    """Cached features of a set of images.
+
+    Attributes:
+        features: ``(views, n_images, dim)`` float32, an array or a ``.npy`` memory map.
+        labels: ``(n_images,)`` integer labels.
+        path: the ``.npy`` file when the features live on disk.
+        seconds: time the backbone took to compute them.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    path: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def views(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.features.shape[2])
+
+    def __len__(self) -> int:
+        return int(self.features.shape[1])
+
+    @property
+    def nbytes(self) -> int:
+        return estimate_feature_bytes(len(self), self.views, self.dim)
+
+    def dataset(self, batch_size: int, training: bool = False, seed: int = 0):
+        """A ``tf.data.Dataset`` of ``(features, labels)`` batches.
+
+        Training batches are reshuffled every epoch and each image contributes one of its
+        views, drawn at random every epoch (as an augmented image would be), so an epoch
+        has as many samples as there are images, with or without cached views.
+        """
+        import tensorflow as tf
+
+        features, labels, views = self.features, np.asarray(self.labels, np.int64), self.views
+        rng = np.random.default_rng(seed)
+
+        def gather(index: np.ndarray):
+            view = rng.integers(0, views, len(index)) if training and views > 1 else np.zeros(len(index), np.int64)
+            return np.asarray(features[view, index], np.float32), labels[index]
+
+        n = len(self)
+        ds = tf.data.Dataset.range(n)
+        if training:
+            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size)
+        dim = self.dim
+
+        def load(index):
+            x, y = tf.numpy_function(gather, [index], (tf.float32, tf.int64), stateful=True)
+            x.set_shape((None, dim))
+            y.set_shape((None,))
+            return x, y
+
+        # one call at a time: the random view choice stays reproducible
+        return ds.map(load, num_parallel_calls=None).prefetch(tf.data.AUTOTUNE)
+
+    def remove(self) -> None:
+        """Delete the ``.npy`` file of an on-disk cache (in-memory caches: nothing to do)."""
+        if self.path is not None:
+            self.features = np.zeros((self.views, 0, self.dim), np.float32)
+            Path(self.path).unlink(missing_ok=True)
+            self.path = None
+
+
+def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
+                     views: int = 1, augment: str = "none", seed: int = 0, path: str | Path | None = None,
+                     cache_images: bool = True, desc: str = "features") -> FeatureSet:
+    """Run the frozen backbone once per image and view.
+
+    View 0 is the image itself; views 1..K-1 are augmented with the policy ``augment``
+    (new random draws for every view).
+
+    Args:
+        extractor: image -> features model (see :func:`split_classifier`).
+        paths, labels: the images.
+        image_size: square input size.
+        batch_size: images per forward pass.
+        views: number of views per image (``--cache-views``).
+        augment: augmentation policy of views 1..K-1.
+        seed: augmentation seed.
+        path: a ``.npy`` file to hold the features (memory-mapped); ``None`` keeps them in memory.
+        cache_images: keep decoded images in memory between views.
+        desc: progress bar label.
+
+    Returns:
+        A :class:`FeatureSet`.
+    """
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    from kerascenes.data.augment import build_augmenter
+    from kerascenes.data.pipeline import image_dataset
+
+    if views > 1 and augment == "none":
+        raise KerascenesError(f"--cache-views {views} needs an augmentation policy (--augment default or strong); "
+                              "without one every view is the same image.")
+    n, dim = len(paths), int(extractor.output_shape[-1])
+    shape = (views, n, dim)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        store = np.lib.format.open_memmap(str(path), mode="w+", dtype=np.float32, shape=shape)
+    else:
+        store = np.empty(shape, np.float32)
+    base = image_dataset(paths, labels, image_size, batch_size, training=False, cache=cache_images)
+    forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
+    t0 = time.perf_counter()
+    with tqdm(total=n * views, desc=desc, unit="img", leave=False, disable=n * views < 1) as bar:
+        for view in range(views):
+            ds = base
+            if view > 0:
+                augmenter = build_augmenter(augment, seed=seed + view)
+                ds = base.map(lambda x, y, a=augmenter: (a(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+            start = 0
+            for images, _ in ds:
+                out = np.asarray(forward(images), np.float32).reshape(len(images), dim)
+                store[view, start:start + len(out)] = out
+                start += len(out)
+                bar.update(len(out))
+    if path is not None:
+        store.flush()
+    return FeatureSet(store, np.asarray(labels, np.int64), Path(path) if path is not None else None,
+                      time.perf_counter() - t0)
+
+
+@dataclass
+class CachedFit:
+    """What :func:`fit_frozen_on_features` returns (``history`` as in ``keras.callbacks.History``)."""
+
+    history: dict[str, list[float]]
+    cache_seconds: float
+    cache_bytes: int
+    store: str
+    epoch_seconds: list[float] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, Any]:
+        """Flat figures for a run summary."""
+        return {"feature_cache_s": round(self.cache_seconds, 1), "feature_cache_bytes": int(self.cache_bytes),
+                "feature_store": self.store}
+
+
+def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list, verbose: int | str = "auto",
+                           compile_head: Callable[[Any], None] | None = None, cache_dir: str | Path | None = None,
+                           batch_size: int | None = None) -> CachedFit:
+    """The frozen stage of :func:`~kerascenes.classify.train.fit_classifier` on cached features.
+
+    Args:
+        model: the complete classifier (its backbone frozen); its head layers are trained.
+        data: ``PreparedData`` (``train``, ``val`` image sets).
+        image_size: input size.
+        config: the run's ``FitConfig`` (``epochs``, ``batch_size``, ``cache_views``,
+            ``augment``, ``seed``, ``cache``; ``extra["feature_store"]``: auto, memory or disk).
+        callbacks: the same callbacks the image-based stage would get (early stopping,
+            LR schedule, CSV, TensorBoard); they see the head model, whose weights are the
+            classifier's.
+        verbose: Keras ``fit`` verbosity.
+        compile_head: compiles the head like the full model (optimizer, loss, metrics);
+            defaults to Adam(``config.lr``) and sparse categorical cross-entropy.
+        cache_dir: folder for on-disk caches (deleted again after training).
+        batch_size: global batch size (defaults to ``config.batch_size``).
+
+    Returns:
+        A :class:`CachedFit` with the Keras history and the cache's cost.
+    """
+    import keras
+
+    from kerascenes.classify.timing import EpochTimer
+
+    batch = int(batch_size or config.batch_size)
+    extractor, head = split_classifier(model)
+    if compile_head is None:
+        head.compile(optimizer=keras.optimizers.Adam(config.lr), loss="sparse_categorical_crossentropy",
+                     metrics=["accuracy"])
+    else:
+        compile_head(head)
+    views = int(config.cache_views)
+    dim = int(extractor.output_shape[-1])
+    nbytes = estimate_feature_bytes(len(data.train), views, dim) + estimate_feature_bytes(len(data.val), 1, dim)
+    store = choose_store(nbytes, (getattr(config, "extra", None) or {}).get("feature_store", "auto"))
+    if store == "disk" and cache_dir is None:
+        raise KerascenesError("An on-disk feature cache needs a folder; pass cache_dir or use feature_store='memory'.")
+    where = "in memory" if store == "memory" else f"on disk in {cache_dir}"
+    log.info("Caching backbone features %s: (%d training images x %d view%s + %d validation images) x %d floats = %s",
+             where, len(data.train), views, "s" if views > 1 else "", len(data.val), dim, format_bytes(nbytes))
+    disk = Path(cache_dir) if store == "disk" else None
+    train_f = extract_features(extractor, data.train.paths, data.train.labels, image_size, batch, views=views,
+                               augment=config.augment, seed=config.seed,
+                               path=disk / "train_features.npy" if disk else None, cache_images=config.cache,
+                               desc="caching training features")
+    val_f = extract_features(extractor, data.val.paths, data.val.labels, image_size, batch, views=1,
+                             path=disk / "val_features.npy" if disk else None, cache_images=False,
+                             desc="caching validation features")
+    seconds = train_f.seconds + val_f.seconds
+    log.info("Features cached in %.1f s; training the head on them", seconds)
+    timer = EpochTimer()
+    try:
+        h = head.fit(train_f.dataset(batch, training=True, seed=config.seed),
+                     validation_data=val_f.dataset(batch), epochs=config.epochs,
+                     callbacks=list(callbacks) + [timer], verbose=verbose, shuffle=False)
+    finally:
+        train_f.remove()
+        val_f.remove()
+        if disk is not None and disk.is_dir() and not any(disk.iterdir()):
+            disk.rmdir()
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:  # a saved model then loads without optimizer warnings
+        optimizer.build(model.trainable_variables)
+    return CachedFit(dict(h.history), seconds, nbytes, store, timer.seconds)
+
