@@ -166,32 +166,44 @@ def test_reloaded_vit_predicts_the_same(vit_run, folders):
     assert result["accuracy"] == pytest.approx(vit_run.summary["metrics"]["val_accuracy"], abs=1e-4)
 
 
-def test_seed_makes_vit_runs_repeatable(folders, tmp_path):
-    train, val = folders
-    a = _fit(train, val, tmp_path, epochs=1, augment="none")
-    b = _fit(train, val, tmp_path, epochs=1, augment="none")
-    assert a.history["loss"] == pytest.approx(b.history["loss"], rel=1e-5)
+def test_seed_fixes_the_initial_weights():
+    import keras
+
+    from kerascenes.classify.model import HeadConfig
+    from kerascenes.vit.model import build_vit_classifier
+
+    spec, head = get_backbone("vit_test32"), HeadConfig((16,), 0.1)
+    weights = []
+    for seed in (5, 5, 6):
+        keras.utils.set_random_seed(seed)
+        weights.append(build_vit_classifier(spec, None, 32, 3, head).get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(weights[0], weights[1]))
+    assert not all(np.array_equal(a, b) for a, b in zip(weights[0], weights[2]))
 
 
 # -- preset folders: --backbone PATH and export -------------------------------------------------
-def test_preset_folder_loads_offline_and_fine_tunes_last_blocks(backbone_preset, folders, tmp_path):
+def test_preset_folder_loads_offline_with_its_weights(backbone_preset):
+    from kerascenes.classify.model import HeadConfig
+    from kerascenes.vit.model import build_vit_classifier, unfreeze_vit_blocks
+
     path, preset_weights = backbone_preset
     spec = get_backbone(str(path))
     assert (spec.family, spec.default_size, spec.min_size, spec.pretrained) == ("keras_hub", 32, 8, True)
-    assert spec.params == TINY.params()
-    train, val = folders
-    result = _fit(train, val, tmp_path, backbone=str(path), epochs=1, fine_tune=1, fine_tune_epochs=1)
-    backbone = result.model.backbone
-    embedding = backbone.get_layer("vit_patching_and_embedding")
+    assert spec.params == TINY.params() and spec.name not in {r["name"] for r in describe_backbones()}
+    model = build_vit_classifier(spec, "imagenet", 32, 4, HeadConfig((), 0.0))
+    backbone = model.backbone
+    for loaded, saved in zip(backbone.get_weights(), preset_weights):
+        np.testing.assert_array_equal(loaded, saved)
+    assert not backbone.trainable and model.output_shape == (None, 4)
+    # the preset has no image converter: the standard one scales [0, 255] to [-1, 1]
+    converter = model.preprocessor.image_converter
+    assert converter.scale == pytest.approx(1 / 127.5) and converter.offset == -1
+    assert unfreeze_vit_blocks(model, 1) == 2  # last block + final LayerNorm
     first_block, last_block = backbone.get_layer("vit_encoder").encoder_layers
-    assert not embedding.trainable and not first_block.trainable and last_block.trainable
-    # the preset's weights were loaded and the frozen part kept them
-    trained = {w.path: w.numpy() for w in backbone.weights}
-    original = dict(zip([w.path for w in backbone.weights], preset_weights))
-    for w in embedding.weights + first_block.weights:
-        np.testing.assert_array_equal(trained[w.path], original[w.path])
-    assert result.run.read_config()["weights"] == "imagenet"
-    assert result.summary["metrics"]["trainable_params"] < result.summary["metrics"]["params"]
+    assert last_block.trainable and not first_block.trainable
+    assert not backbone.get_layer("vit_patching_and_embedding").trainable
+    random_init = build_vit_classifier(spec, None, 48, 4, HeadConfig((), 0.0))
+    assert random_init.backbone.trainable and tuple(random_init.backbone.image_shape) == (48, 48, 3)
 
 
 def test_pretrained_preset_refuses_another_image_size(backbone_preset, folders, tmp_path):
@@ -223,14 +235,18 @@ def test_export_round_trips_through_keras_hub_and_backbone_path(vit_run, folders
     classifier = keras_hub.models.ImageClassifier.from_preset(str(out))
     files = sorted(str(p) for p in val.rglob("*.png"))
     np.testing.assert_allclose(predict_proba(classifier, files, 32), predict_proba(vit_run.model, files, 32), atol=1e-5)
-    # the exported preset is a --backbone PATH for a new run, and a second export is refused
     again = runner.invoke(cli, ["export", str(vit_run.run.path), "--preset", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
-    fit = runner.invoke(cli, ["fit", "--backbone", str(out), "--data", str(train), "--val-data", str(val), "--epochs", "1",
-                              "--batch-size", "8", "--dense", "none", "--logdir", str(tmp_path / "logs")])
-    assert fit.exit_code == 0, fit.output
-    summary = json.loads(next((tmp_path / "logs").glob("*/summary.json")).read_text())
-    assert summary["hparams"]["backbone"] == str(out) and summary["hparams"]["family"] == "keras_hub"
+    # the exported preset is a --backbone PATH: frozen stage, then the last block fine-tuned
+    tuned = _fit(train, val, tmp_path / "logs", backbone=str(out), epochs=1, fine_tune=1, fine_tune_epochs=1)
+    assert tuned.summary["hparams"]["backbone"] == str(out) and tuned.run.read_config()["weights"] == "imagenet"
+    assert tuned.summary["metrics"]["trainable_params"] < tuned.summary["metrics"]["params"]
+    def frozen_part(backbone):
+        return (backbone.get_layer("vit_patching_and_embedding").get_weights()
+                + backbone.get_layer("vit_encoder").encoder_layers[0].get_weights())
+
+    for now, before in zip(frozen_part(tuned.model.backbone), frozen_part(vit_run.model.backbone), strict=True):
+        np.testing.assert_array_equal(now, before)
 
 
 def test_export_refuses_cnn_runs(tmp_path):
