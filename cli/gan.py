@@ -57,18 +57,21 @@ def gan() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--eval-samples", type=click.IntRange(100), default=10000, show_default=True,
               help="Generated images scored at the end.")
+@click.option("--max-minutes", type=click.FloatRange(0), default=None,
+              help="Training-time budget; the running epoch ends early when it is spent (default: the architecture's, cpu: 12; 0: none).")
 @click.option("--name", default=None, help="Run folder name (default: gan-<dataset>-<arch>-<framework>-<time>).")
 @click.option("--logdir", type=click.Path(path_type=Path), default=Path("logs"), show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the run --name (or the newest unfinished one) from its last completed epoch.")
 @click.option("--quiet", is_flag=True, help="No per-step progress bar.")
 def train(dataset, data, framework, architecture, epochs, batch_size, latent_dim, learning_rate, seed, eval_samples,
-          name, logdir, resume, quiet) -> None:
+          max_minutes, name, logdir, resume, quiet) -> None:
     """Train a DCGAN; writes a run folder and a row of the workbook's gan sheet."""
     train_gan = load_trainer(framework)
     run, summary = train_gan(dataset=dataset, data=data, architecture=architecture, epochs=epochs,
                              batch_size=batch_size, latent_dim=latent_dim, learning_rate=learning_rate, name=name,
                              logdir=logdir, resume=resume, seed=seed, eval_samples=eval_samples,
-                             verbose=0 if quiet else 1)
+                             verbose=0 if quiet else 1,
+                             **({} if max_minutes is None else {"max_minutes": max_minutes}))
     m = summary["metrics"]
     click.echo(f"Run: {run.path}")
     click.echo(f"Grid: {run.path / summary['grid']}" if summary.get("grid") else "Grid: none")

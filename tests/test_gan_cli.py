@@ -117,3 +117,15 @@ def test_help_lists_commands_without_tensorflow():
             "r = CliRunner().invoke(cli, ['gan', 'train', '--help']); print(r.exit_code, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "False"]
+
+
+def test_time_budget_ends_training_early(tmp_path):
+    from kerascenes.gan.train import train_gan
+
+    images = np.load(_tiny_digits(tmp_path / "tiny.npz"))["x_train"]
+    run, summary = train_gan(epochs=3, batch_size=16, latent_dim=8, logdir=tmp_path / "logs", name="budget",
+                             eval_samples=100, verbose=0, images=images, max_minutes=1e-6)
+    assert summary["metrics"]["epochs_done"] == 1 and summary["hparams"]["epochs"] == 3
+    assert summary["hparams"]["max_minutes"] == 1e-6
+    assert json.loads((run.path / "checkpoint/state.json").read_text())["epoch"] == 1
+    assert not (run.path / "samples/epoch_002.png").exists()

@@ -108,6 +108,8 @@ class Architecture:
         g_optimizer, d_optimizer: Adam settings of each network.
         batch_size: default images per step.
         epochs: default number of epochs.
+        max_minutes: default training-time budget; the epoch running when it is spent ends
+            early and training stops (``None``: no limit). Keeps CPU runs within a known time.
         label_smoothing: applied to the real labels of the discriminator loss.
         ema_decay: 0 to sample from the trained generator; else a second copy of the generator
             whose weights (BatchNorm statistics included) follow ``ema = d * ema + (1 - d) * w``
@@ -125,6 +127,7 @@ class Architecture:
     d_optimizer: OptimizerSpec = OptimizerSpec()
     batch_size: int = 64
     epochs: int = 10
+    max_minutes: float | None = None
     label_smoothing: float = 0.0
     ema_decay: float = 0.0
     image_shape: tuple[int, int, int] = IMAGE_SHAPE

@@ -114,3 +114,25 @@ class GanCheckpoint(keras.callbacks.Callback):
         tmp.replace(path)  # the state below never points at a half-written checkpoint
         layout.write_state(self.run, epoch + 1, self.wall_time(),
                            {"collapse_warnings": self.monitor.collapse_warnings})
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``max_minutes`` have passed; the running epoch ends after its current step.
+
+    Args:
+        max_minutes: budget of this training session; ``None`` or 0 disables it.
+    """
+
+    def __init__(self, max_minutes: float | None):
+        super().__init__()
+        self.max_minutes = max_minutes
+        self.stopped_early = False
+        self._start = time.perf_counter()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.max_minutes and time.perf_counter() - self._start > 60.0 * self.max_minutes:
+            self.model.stop_training = True
+            self.stopped_early = True

@@ -39,8 +39,9 @@ class Session:
 
 def resolve_config(framework: str, dataset: str, data: str | os.PathLike | None, architecture: str,
                    epochs: int | None, batch_size: int | None, latent_dim: int | None,
-                   learning_rate: float | None, seed: int, eval_samples: int) -> dict[str, Any]:
-    """Every setting of a new run, architecture defaults filled in."""
+                   learning_rate: float | None, seed: int, eval_samples: int,
+                   max_minutes: float | None = None) -> dict[str, Any]:
+    """Every setting of a new run, architecture defaults filled in (``max_minutes=0``: no time limit)."""
     arch = get_architecture(architecture)
     if latent_dim is not None:
         arch = arch.replace(latent_dim=int(latent_dim))
@@ -54,6 +55,7 @@ def resolve_config(framework: str, dataset: str, data: str | os.PathLike | None,
         "architecture": arch.name, "epochs": int(epochs or arch.epochs), "batch_size": arch.batch_size,
         "latent_dim": arch.latent_dim, "learning_rate": arch.g_optimizer.learning_rate,
         "beta_1": arch.g_optimizer.beta_1, "seed": int(seed), "eval_samples": int(eval_samples),
+        "max_minutes": (arch.max_minutes if max_minutes is None else (float(max_minutes) or None)),
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
         "architecture_spec": arch.to_dict(),
     }
@@ -86,11 +88,13 @@ def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike
                  architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None,
                  batch_size: int | None = None, latent_dim: int | None = None,
                  learning_rate: float | None = None, name: str | None = None, logdir: str | os.PathLike = "logs",
-                 resume: bool = False, seed: int = 0, eval_samples: int = 10000) -> Session:
+                 resume: bool = False, seed: int = 0, eval_samples: int = 10000,
+                 max_minutes: float | None = None) -> Session:
     """Create a new run folder, or reopen an interrupted one when ``resume`` is set.
 
     On resume the saved config wins (architecture, batch size, ...); only ``epochs`` may
-    be raised to train further.
+    be raised to train further, and ``max_minutes`` changed. ``config["max_minutes"]`` is the
+    training-time budget of this session (``None``: none).
     """
     if framework not in layout.FRAMEWORKS:
         raise KerascenesError(f"Unknown --framework {framework!r}; choose one of {', '.join(layout.FRAMEWORKS)}.")
@@ -101,6 +105,8 @@ def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike
             raise KerascenesError(f"{run.path} was trained with --framework {config.get('framework')}; resume it with that framework.")
         if epochs is not None:
             config["epochs"] = int(epochs)
+        if max_minutes is not None:
+            config["max_minutes"] = float(max_minutes) or None
         state = layout.read_state(run)
         if state["epoch"] >= config["epochs"]:
             raise KerascenesError(f"{run.path} already trained {state['epoch']} of {config['epochs']} epochs; pass a larger --epochs to continue it.")
@@ -108,7 +114,7 @@ def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike
         history = [row for row in layout.read_history(run) if row["epoch"] <= state["epoch"]]
         return Session(run, config, int(state["epoch"]), history, float(state.get("wall_time_s", 0.0)))
     config = resolve_config(framework, dataset, data, architecture, epochs, batch_size, latent_dim,
-                            learning_rate, seed, eval_samples)
+                            learning_rate, seed, eval_samples, max_minutes)
     run = RunFolder.create(logdir, name or default_run_name(f"gan-{dataset}-{config['architecture']}-{framework}"))
     np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(config["latent_dim"], seed))
     run.write_config(config)
@@ -149,9 +155,11 @@ def finish_session(session: Session, wall_time_s: float, collapse_warnings: int 
         "images_per_second": float(np.mean([r["images_per_second"] for r in history])) if history else None,
         "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
         "collapse_warnings": int(collapse_warnings),
+        "epochs_done": len(history),
     }
     hparams = {k: config[k] for k in ("framework", "dataset", "architecture", "epochs", "batch_size", "latent_dim",
                                       "learning_rate", "beta_1", "seed")}
+    hparams["max_minutes"] = config.get("max_minutes")
     summary = {"kind": "gan", "run": run.name, "started": config["started"], "wall_time_s": round(wall_time_s, 1),
                "hparams": hparams, "metrics": metrics, "grid": layout.grid_file(len(history)) if history else None}
     try:

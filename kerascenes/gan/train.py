@@ -32,7 +32,8 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
               architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None, batch_size: int | None = None,
               latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
               logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
-              verbose: int = 1, images: np.ndarray | None = None) -> tuple[RunFolder, dict]:
+              verbose: int = 1, images: np.ndarray | None = None,
+              max_minutes: float | None = None) -> tuple[RunFolder, dict]:
     """Train (or resume) a DCGAN and score it.
 
     Args:
@@ -48,17 +49,19 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         eval_samples: generated images scored at the end.
         verbose: Keras progress output (0, 1 or 2).
         images: training images ``uint8 (n, 28, 28)`` instead of loading ``dataset``.
+        max_minutes: training-time budget (default: the architecture's; 0: none); the epoch
+            running when it is spent ends early and training stops.
 
     Returns:
         ``(run_folder, summary)``.
     """
     import keras
 
-    from kerascenes.gan.callbacks import GanCheckpoint, GanMonitor
+    from kerascenes.gan.callbacks import GanCheckpoint, GanMonitor, TimeBudget
     from kerascenes.gan.dcgan import DCGAN
 
     session = open_session("tf", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
-                           logdir, resume, seed, eval_samples)
+                           logdir, resume, seed, eval_samples, max_minutes)
     config, run = session.config, session.run
     if images is None:
         images = training_images(config)
@@ -82,7 +85,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     monitor.collapse_warnings = int(state.get("collapse_warnings", 0))
     start = time.perf_counter()
     model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
-              epochs=config["epochs"], initial_epoch=session.initial_epoch, callbacks=[monitor, checkpoint],
+              epochs=config["epochs"], initial_epoch=session.initial_epoch, callbacks=[TimeBudget(config.get("max_minutes")), monitor, checkpoint],
               verbose=verbose, shuffle=False)
     model.sampler.save(run.file(layout.GENERATOR_FILE["tf"]))
     model.discriminator.save(run.file(layout.DISCRIMINATOR_FILE["tf"]))
