@@ -21,6 +21,18 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
     return sizes
 
 
+def _penalty(ctx, param, value):
+    if value is None or str(value).lower() == "cv":
+        return None if value is None else "cv"
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise click.BadParameter(f"expected a positive number or 'cv', got {value!r}.")
+    return number
+
+
 def bow_options(func):
     """Options shared by ``fit`` and ``sweep``."""
     options = [
@@ -50,7 +62,7 @@ def bow() -> None:
     """Bag-of-visual-words scene classifiers.
 
     \b
-    Train (fast default: multi-scale dense SIFT, 400 words, 3-level pyramid, intersection SVM):
+    Train (default: multi-scale dense SIFT, Fisher vectors of 64 Gaussians, pyramid 1+2x2, linear SVM):
       kerascenes bow fit --data train/ --val-data val/
     Evaluate / predict:
       kerascenes bow evaluate logs/<run> --data test/ --json
@@ -64,16 +76,18 @@ def bow() -> None:
 @bow_options
 @click.option("--detector", default="dense-sift", show_default=True,
               help=f"Local features: {', '.join(_DETECTORS)} (SURF is patented and unavailable).")
-@click.option("--vocab", "vocab_size", type=click.IntRange(min=2), default=400, show_default=True,
-              help="Visual words (GMM components for --encoding fisher).")
-@click.option("--encoding", type=click.Choice(["histogram", "vlad", "fisher"]), default="histogram", show_default=True)
-@click.option("--pyramid", "pyramid_levels", type=click.IntRange(0, 4), default=2, show_default=True,
-              help="Spatial pyramid levels (0: whole image; 2: 1+4+16 cells).")
+@click.option("--encoding", type=click.Choice(["fisher", "vlad", "histogram"]), default="fisher", show_default=True,
+              help="Image encoding: improved Fisher vectors, VLAD, or word histograms.")
+@click.option("--vocab", "vocab_size", type=click.IntRange(min=2), default=None,
+              help="Visual words / GMM components [default: 64 for fisher and vlad, 400 for histogram].")
+@click.option("--pyramid", "pyramid_levels", type=click.IntRange(0, 4), default=None,
+              help="Spatial pyramid levels, 0: whole image, 1: +2x2, 2: +4x4 [default: 1 for fisher/vlad, 2 for histogram].")
 @click.option("--normalization", type=click.Choice(["l1", "hellinger"]), default="l1", show_default=True,
               help="Histogram normalisation.")
-@click.option("--classifier", type=click.Choice(_CLASSIFIERS), default="svm-intersection", show_default=True)
-@click.option("--C", "C", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="SVM penalty [default: 10 for kernel SVMs, 1 for linear].")
+@click.option("--classifier", type=click.Choice(_CLASSIFIERS), default=None,
+              help="[default: svm-linear for fisher/vlad, svm-intersection for histogram]")
+@click.option("--C", "C", callback=_penalty, default=None,
+              help="SVM penalty, or 'cv' for 3-fold cross-validation over 0.1/1/10/100 [default: 10].")
 @click.option("--matcher", type=click.Choice(["exact", "flann", "bruteforce"]), default="exact", show_default=True,
               help="Descriptor-to-word assignment.")
 @click.option("--soft", "soft_assignment", is_flag=True, help="Soft-assign descriptors to their 5 nearest words.")
@@ -90,8 +104,9 @@ def fit(data, val_data, logdir, cache_dir, no_cache, jobs, seed, quiet, detector
         pyramid_levels, normalization, classifier, C, matcher, soft_assignment, patch_sizes, step, max_side,
         max_keypoints, pca_dim, vocab_samples, name, no_tensorboard) -> None:
     """Train a bag-of-words classifier on --data (and validate on --val-data) into a run folder."""
-    from kerascenes.bow.runner import fit_run
+    from kerascenes.bow.runner import fit_run, resolve_defaults
 
+    vocab_size, pyramid_levels, classifier = resolve_defaults(encoding, vocab_size, pyramid_levels, classifier)
     run, summary = fit_run(
         data, val_data, classifier=classifier, C=C, logdir=logdir, name=name, tensorboard=not no_tensorboard,
         detector=detector, vocab_size=vocab_size, encoding=encoding, pyramid_levels=pyramid_levels,
@@ -148,7 +163,7 @@ def predict(run_dir, images, top_k, trust_pickle, as_json) -> None:
 @click.option("--only", multiple=True, help="Run only these rows (repeatable), e.g. --only sift-100 --only fast.")
 def sweep(data, val_data, logdir, cache_dir, no_cache, jobs, seed, quiet, name, only) -> None:
     """Re-run the study's Table 1 (SIFT 100/500, FAST+FREAK 250, KAZE 250, random forest) next to
-    the fast dense-SIFT recipe and the Fisher-vector recipe; writes a markdown table and workbook rows."""
+    Lazebnik-style pyramids and the kerascenes Fisher-vector recipes; writes a markdown table and workbook rows."""
     from kerascenes.bow.sweep import run_sweep
 
     if val_data is None:

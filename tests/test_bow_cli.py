@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from bow_helpers import write_tree
 from kerascenes.cli.main import cli
 
-SMALL = ["--vocab", "8", "--patch-sizes", "16", "--pyramid", "1", "--vocab-samples", "2000", "--quiet"]
+SMALL = ["--encoding", "histogram", "--vocab", "8", "--patch-sizes", "16", "--pyramid", "1", "--vocab-samples", "2000", "--quiet"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from typing import Any
 from kerascenes.errors import KerascenesError
 
 CLASSIFIERS = ("svm-linear", "svm-rbf", "svm-intersection", "svm-chi2", "random-forest")
-DEFAULT_C = {"svm-linear": 1.0, "svm-rbf": 10.0, "svm-intersection": 10.0, "svm-chi2": 10.0}
+DEFAULT_C = {"svm-linear": 10.0, "svm-rbf": 10.0, "svm-intersection": 10.0, "svm-chi2": 10.0}
 
 
 def check_classifier(name: str) -> str:

@@ -19,9 +19,23 @@ from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder, default_run_name, write_json
 
 DEFAULT_RECIPE: dict[str, Any] = {
-    "detector": "dense-sift", "vocab_size": 400, "encoding": "histogram", "pyramid_levels": 2,
-    "normalization": "l1", "patch_sizes": (16, 24, 32), "step": 8, "classifier": "svm-intersection",
+    "detector": "dense-sift", "vocab_size": 64, "encoding": "fisher", "pyramid_levels": 1,
+    "normalization": "l1", "patch_sizes": (16, 24, 32), "step": 8, "classifier": "svm-linear",
 }
+# per encoding: (vocab_size, pyramid_levels, classifier) used when the caller leaves them unset
+ENCODING_DEFAULTS: dict[str, tuple[int, int, str]] = {
+    "fisher": (64, 1, "svm-linear"), "vlad": (64, 1, "svm-linear"), "histogram": (400, 2, "svm-intersection"),
+}
+
+
+def resolve_defaults(encoding: str, vocab_size: int | None, pyramid_levels: int | None,
+                     classifier: str | None) -> tuple[int, int, str]:
+    """Fill unset vocabulary size, pyramid levels and classifier with the defaults of ``encoding``."""
+    if encoding not in ENCODING_DEFAULTS:
+        raise KerascenesError(f"Unknown encoding {encoding!r}; choose one of {', '.join(ENCODING_DEFAULTS)}.")
+    v, p, c = ENCODING_DEFAULTS[encoding]
+    return (v if vocab_size is None else vocab_size, p if pyramid_levels is None else pyramid_levels,
+            c if classifier is None else classifier)
 
 
 def _images(folder: str | Path, option: str, class_names: Sequence[str] | None = None):

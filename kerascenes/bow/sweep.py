@@ -26,10 +26,12 @@ SWEEP_ROWS: dict[str, tuple[str, str, Any, dict[str, Any]]] = {
                  {**_STUDY, "detector": "kaze", "vocab_size": 250}),
     "rf-sift-250": ("study: SIFT, 250 words, random forest", "random-forest", None,
                     {**_STUDY, "detector": "sift", "vocab_size": 250}),
-    "fast": ("kerascenes default: dense SIFT 16/24/32, 400 words, pyramid L=2, intersection SVM",
-             "svm-intersection", None, {}),
-    "fisher": ("kerascenes best: dense SIFT 16/24/32, Fisher vectors (128 Gaussians, PCA 64), pyramid L=1, linear SVM",
-               "svm-linear", None, {"encoding": "fisher", "vocab_size": 128, "pyramid_levels": 1}),
+    "lazebnik": ("Lazebnik-style: dense SIFT 16/24/32, 400 words, pyramid L=2, intersection SVM",
+                 "svm-intersection", None, {"encoding": "histogram", "vocab_size": 400, "pyramid_levels": 2}),
+    "default": ("kerascenes default: dense SIFT 16/24/32, Fisher vectors (64 Gaussians, PCA 64), pyramid L=1, linear SVM",
+                "svm-linear", None, {}),
+    "best": ("kerascenes best: dense SIFT 16/24/32, Fisher vectors (128 Gaussians, PCA 64), pyramid L=1, linear SVM",
+             "svm-linear", None, {"vocab_size": 128}),
 }
 
 

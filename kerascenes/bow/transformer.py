@@ -216,9 +216,11 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         if self.encoding == "fisher":
             from sklearn.mixture import GaussianMixture
 
+            # regularise relative to the data scale: flat patches give many identical descriptors
+            reg = 1e-3 * float(sample.var(axis=0).mean())
             gmm = GaussianMixture(self.vocab_size, covariance_type="diag", max_iter=40, tol=1e-3,
-                                  reg_covar=1e-4, init_params="k-means++", random_state=seed)
-            gmm.fit(sample)
+                                  reg_covar=reg, init_params="k-means++", random_state=seed)
+            gmm.fit(sample.astype(np.float64))
             self.vocabulary_ = gmm.means_.astype(np.float32)
             self.gmm_variances_ = gmm.covariances_.astype(np.float32)
             self.gmm_priors_ = gmm.weights_.astype(np.float32)

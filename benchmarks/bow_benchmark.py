@@ -1,0 +1,85 @@
+"""Bag-of-words acceptance benchmark on 15-Scene: kerascenes recipes vs. the study's recipe.
+
+Runs each recipe as the user would, through the CLI in fresh processes, with a cold
+descriptor cache (a new temporary cache folder per recipe): ``kerascenes bow fit`` on
+``DATA/train`` then ``kerascenes bow evaluate`` on ``DATA/val``, and reports validation
+accuracy, wall time of fit + evaluate, and the ratios to the study's recipe (SIFT
+keypoints, 500 words, plain histograms, linear SVM with C chosen by 3-fold CV).
+
+    flock /tmp/kerascenes-bench.lock python benchmarks/bow_benchmark.py --data ../shared/data/15scene
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RECIPES = {
+    "default": ("kerascenes default (dense SIFT 16/24/32, Fisher vectors 64 x PCA 64, pyramid L=1, linear SVM)", []),
+    "best": ("kerascenes best (as default with 128 Gaussians)", ["--vocab", "128"]),
+    "lazebnik": ("Lazebnik-style histograms (dense SIFT 16/24/32, 400 words, pyramid L=2, intersection SVM)",
+                 ["--encoding", "histogram"]),
+    "study": ("study (SIFT keypoints, 500 words, no pyramid, linear SVM, C by CV)",
+              ["--detector", "sift", "--vocab", "500", "--pyramid", "0", "--encoding", "histogram", "--classifier", "svm-linear",
+               "--C", "cv"]),
+}
+
+
+def kerascenes(*args: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "kerascenes.cli.main", *args], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"kerascenes {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return wall, proc.stdout
+
+
+def run_recipe(key: str, data: Path, logdir: Path, jobs: int) -> dict:
+    label, extra = RECIPES[key]
+    with tempfile.TemporaryDirectory(prefix="bow-cache-") as cache:
+        fit_s, _ = kerascenes("bow", "fit", "--data", str(data / "train"), "--logdir", str(logdir), "--name", key,
+                              "--cache-dir", cache, "--jobs", str(jobs), "--quiet", *extra)
+        run = logdir / key
+        eval_s, out = kerascenes("bow", "evaluate", str(run), "--data", str(data / "val"), "--json",
+                                 "--jobs", str(jobs))
+    result = json.loads(out)
+    summary = json.loads((run / "summary.json").read_text())
+    timings = json.loads((run / "timings.json").read_text())
+    return {"key": key, "recipe": label, "accuracy": result["accuracy"], "fit_s": fit_s, "eval_s": eval_s,
+            "total_s": fit_s + eval_s, "train_accuracy": summary["metrics"]["train_accuracy"],
+            "C": summary["hparams"].get("C"), "timings": timings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, type=Path, help="folder with train/ and val/ class folders")
+    parser.add_argument("--logdir", type=Path, default=None, help="where the runs go [default: a temporary folder]")
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--jobs", type=int, default=-1)
+    args = parser.parse_args()
+    logdir = args.logdir or Path(tempfile.mkdtemp(prefix="bow-bench-"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    rows = [run_recipe(k, args.data, logdir, args.jobs) for k in args.recipes]
+    base = next((r for r in rows if r["key"] == "study"), None)
+    print(f"\nBag of words on {args.data} (train -> val), {os.cpu_count()} cores, cold descriptor cache\n")
+    print("| recipe | val accuracy | fit s | evaluate s | fit + evaluate s | accuracy vs study | speed vs study |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        acc_ratio = f"{r['accuracy'] / base['accuracy']:.2f}x" if base else "-"
+        speed = f"{base['total_s'] / r['total_s']:.2f}x" if base else "-"
+        print(f"| {r['recipe']} | {r['accuracy']:.4f} | {r['fit_s']:.1f} | {r['eval_s']:.1f} | {r['total_s']:.1f} "
+              f"| {acc_ratio} | {speed} |")
+    print("\nStage timings of fit (s):")
+    for r in rows:
+        print(f"  {r['key']}: " + ", ".join(f"{k}={v}" for k, v in r["timings"].items()) + f"; C={r['C']}")
+    print(f"\nRuns: {logdir}")
+
+
+if __name__ == "__main__":
+    main()
