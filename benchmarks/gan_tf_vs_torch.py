@@ -11,7 +11,11 @@ steps, ``--steps`` steps are timed (wall clock and process CPU time).
     flock /tmp/kerascenes-bench.lock python benchmarks/gan_tf_vs_torch.py \
         --data ../shared/data/mnist.npz --arch tutorial --batch-size 256
 
-Uses the GPU when one is visible to each framework (``--device`` for torch).
+Uses the GPU when one is visible to each framework (``--device`` for torch). On a CPU
+shared with other work, OpenMP threads that spin while they wait for each other lose
+much of their time; ``kerascenes.torch_gan`` therefore defaults ``OMP_WAIT_POLICY`` to
+``PASSIVE`` (export ``OMP_WAIT_POLICY=ACTIVE`` to measure torch's own default), and
+``--omp-passive`` sets it for both processes.
 """
 
 from __future__ import annotations
@@ -46,8 +50,12 @@ def initial_weights(arch: str, seed: int):
 
 
 def bench_tf(args) -> dict:
-    import keras
     import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    import keras
 
     from kerascenes.gan.dcgan import DCGAN
 
@@ -70,11 +78,13 @@ def bench_tf(args) -> dict:
 
 
 def bench_torch(args) -> dict:
-    import torch
-
-    from kerascenes.torch_gan.convert import load_keras_weights
+    from kerascenes.torch_gan.convert import load_keras_weights  # first: sets kerascenes' OpenMP default
     from kerascenes.torch_gan.dcgan import TorchDCGAN
 
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     g_weights, d_weights = initial_weights(args.arch, args.seed)  # Keras builds them; torch copies them
     torch.manual_seed(args.seed)
@@ -105,8 +115,9 @@ def run_side(framework: str, args) -> dict:
     """Run one framework's benchmark in a fresh process; returns its timings."""
     cmd = [sys.executable, __file__, "--only", framework, "--data", args.data, "--arch", args.arch,
            "--batch-size", str(args.batch_size), "--steps", str(args.steps), "--warmup", str(args.warmup),
-           "--seed", str(args.seed)] + (["--device", args.device] if args.device else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+           "--seed", str(args.seed), "--threads", str(args.threads)] + (["--device", args.device] if args.device else [])
+    env = dict(os.environ, **({"OMP_WAIT_POLICY": "PASSIVE"} if args.omp_passive else {}))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -119,6 +130,8 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (graph tracing, allocator)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--threads", type=int, default=0, help="threads of each framework (0: its default)")
+    parser.add_argument("--omp-passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE for both processes")
     parser.add_argument("--only", choices=("tf", "torch"), default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -135,7 +148,8 @@ def main(argv=None) -> None:
         rows.append(r)
     tf_row, torch_row = rows
     print(f"DCGAN '{args.arch}', batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores")
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+          f"threads {args.threads or 'default'}{', OMP_WAIT_POLICY=PASSIVE' if args.omp_passive else ''}")
     print("| framework | device | images/s | wall s/step | CPU s/step |")
     print("|---|---|---:|---:|---:|")
     for r in rows:

@@ -139,3 +139,14 @@ def test_unfinished_run_samples_from_its_checkpoint(trained_run, tmp_path):
     (copy / "checkpoint" / "dcgan.pt").unlink()
     with pytest.raises(ValueError, match="train at least one epoch"):
         generate_from_run(RunFolder(copy).path, n=4)
+
+
+def test_openmp_threads_sleep_while_waiting_by_default():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = "import os, kerascenes.torch_gan; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "PASSIVE"

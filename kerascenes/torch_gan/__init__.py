@@ -13,7 +13,15 @@ Modules: ``models`` (generator/discriminator), ``dcgan`` (training step), ``trai
 
 from __future__ import annotations
 
+import os
+
 from kerascenes.errors import KerascenesError
+
+# torch's OpenMP threads busy-wait for each other by default; on a CPU shared with other
+# processes that made a training step 3-4x slower here (2 cores, load ~10), while sleeping
+# waits cost nothing measurable. Only applies when set before torch first loads; a value
+# the user exported wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 INSTALL_HINT = "pip install kerascenes[torch]"
 

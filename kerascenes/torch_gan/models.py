@@ -53,10 +53,11 @@ class SameConv2d(nn.Conv2d):
 class SameConvTranspose2d(nn.ConvTranspose2d):
     """``ConvTranspose2d`` whose output is ``input * strides`` pixels, cropped as TensorFlow does.
 
-    The full transposed convolution has ``(h - 1) * s + k`` rows; TensorFlow drops
-    ``(k - s) // 2`` at the top and the rest at the bottom. An even total maps onto torch's
-    ``padding``; an odd one needs ``padding = total // 2`` with ``output_padding`` ... which
-    would keep the wrong row, so the extra row is cropped explicitly instead.
+    The full transposed convolution has ``(h - 1) * s + k`` rows; TensorFlow keeps ``h * s``
+    of them, dropping ``(k - s) // 2`` at the top/left and the rest at the bottom/right.
+    An even total is torch's symmetric ``padding``. For an odd total (e.g. kernel 5,
+    stride 2) torch's ``padding`` + ``output_padding`` would keep rows shifted by one
+    against TensorFlow, so the full output is cropped explicitly instead.
     """
 
     def __init__(self, in_channels: int, filters: int, kernel_size: int, strides: int, use_bias: bool = True):
