@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from kerascenes.classify.distribute import Runtime, check_strategy, is_chief, read_tf_config
@@ -112,25 +113,42 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_multiworker_strategy_with_tf_config_trains_a_step():
-    tf_config = {"cluster": {"worker": [f"localhost:{_free_port()}"]}, "task": {"type": "worker", "index": 0}}
-    script = """
-import json
-import numpy as np, keras
-from kerascenes.classify.distribute import training_scope
-with training_scope("multiworker") as runtime:
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
-    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-    h = model.fit(x, (x[:, 0] > 0).astype(int), batch_size=runtime.global_batch(8), epochs=2, verbose=0)
-import tensorflow as tf
-print(json.dumps({"runtime": runtime.to_dict(), "loss": h.history["loss"],
-                  "multiworker": isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)}))
-"""
-    out = _run(script, env={"TF_CONFIG": json.dumps(tf_config)})
-    assert out["multiworker"] is True
-    assert out["runtime"]["replicas"] == 1 and out["runtime"]["chief"] is True
-    assert len(out["loss"]) == 2 and out["loss"][1] < out["loss"][0]
+def test_two_workers_train_together():
+    """Two local workers of MultiWorkerMirroredStrategy, configured by TF_CONFIG, fit one model."""
+    workers = [f"localhost:{_free_port()}", f"localhost:{_free_port()}"]
+    script = textwrap.dedent("""
+        import json
+        import numpy as np, keras, tensorflow as tf
+        from kerascenes.classify.distribute import training_scope
+        with training_scope("multiworker") as runtime:
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+            model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+            x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+            ds = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype("int64"))).batch(runtime.global_batch(8))
+            h = model.fit(ds, validation_data=ds, epochs=3, verbose=0)
+        print(json.dumps({"runtime": runtime.to_dict(), "loss": h.history["loss"],
+                          "val_loss": h.history["val_loss"], "kernel": model.layers[-1].kernel.numpy().tolist(),
+                          "multiworker": isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)}))
+    """)
+    procs = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CONFIG": json.dumps(tf_config)}
+        procs.append(subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True, env=env))
+    outs = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
+        outs.append(json.loads(stdout.strip().splitlines()[-1]))
+    for index, out in enumerate(outs):
+        assert out["multiworker"] is True
+        assert out["runtime"]["replicas"] == 2 and out["runtime"]["chief"] is (index == 0)
+        assert len(out["loss"]) == 3 and out["loss"][-1] < out["loss"][0]
+    # gradients are all-reduced: both workers end with the same weights and the same (global) logs
+    np.testing.assert_allclose(outs[0]["kernel"], outs[1]["kernel"], rtol=1e-5)
+    np.testing.assert_allclose(outs[0]["val_loss"], outs[1]["val_loss"], rtol=1e-5)
 
 
 def test_multiworker_without_tf_config_fails_before_work(monkeypatch, tmp_path):

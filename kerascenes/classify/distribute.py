@@ -178,5 +178,55 @@ def training_scope(strategy: str = "default", mixed_precision: bool = False) -> 
         runtime = Runtime(strategy, int(tf_strategy.num_replicas_in_sync), devices, policy, is_chief(tf_config))
         if strategy != "default":
             log.info("Strategy %s: %d replica(s) on %s", strategy, runtime.replicas, ", ".join(devices) or "?")
-        with tf_strategy.scope():
+        patch = _multiworker_build_patch() if strategy == "multiworker" else contextlib.nullcontext()
+        with tf_strategy.scope(), patch:
             yield runtime
+
+
+@contextlib.contextmanager
+def _multiworker_build_patch() -> Iterator[None]:
+    """Make Keras 3 ``fit`` work under ``MultiWorkerMirroredStrategy`` across several workers.
+
+    Two spots of Keras 3.x's TensorFlow trainer fail there (keras-team/keras#20585):
+
+    - before ``fit`` it builds the model from a first batch that holds per-replica values
+      it cannot convert; shapes and dtypes are all the build needs, and the undistributed
+      dataset's ``element_spec`` has them;
+    - it averages the scalar logs (loss, metrics) across workers along axis 0, which
+      scalars do not have; they are averaged with ``axis=None`` instead.
+    """
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    original = TensorFlowTrainer._maybe_symbolic_build
+    original_reduce = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        import tensorflow as tf
+
+        if reduction not in ("auto", "mean") or not tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return original_reduce(values, strategy, reduction)
+
+        def _reduce(v):
+            local = v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v
+            if getattr(local, "shape", None) is not None and local.shape.rank == 0:
+                return strategy.reduce("MEAN", v, axis=None)
+            return original_reduce(v, strategy, reduction)
+
+        return tf.nest.map_structure(_reduce, values)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None:
+            return None
+        if data_batch is None and iterator is not None:
+            data_batch = iterator.data_adapter.get_tf_dataset().element_spec
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        TensorFlowTrainer._maybe_symbolic_build = original
+        tf_trainer.reduce_per_replica = original_reduce

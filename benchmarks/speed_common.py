@@ -1,0 +1,38 @@
+"""Shared pieces of the speed benchmarks: the machine description and the data folders."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line: CPU, cores, GPUs, TensorFlow/Keras versions and the load average (others' work skews timings)."""
+    import keras
+    import tensorflow as tf
+
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return (f"{cpu_model()}, {os.cpu_count()} CPU cores, GPU: {', '.join(gpus) or 'none'}, "
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
+            f"load average {load}")
+
+
+def split_folders(data: Path) -> tuple[str, str | None]:
+    """``DIR`` with ``train/`` and ``val/`` (or ``test/``) sub-folders, or one class-per-folder tree."""
+    data = Path(data)
+    for val_name in ("val", "test"):
+        if (data / "train").is_dir() and (data / val_name).is_dir():
+            return str(data / "train"), str(data / val_name)
+    return str(data), None
