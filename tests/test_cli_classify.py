@@ -89,7 +89,7 @@ def test_fit_evaluate_predict_round_trip(image_folders, tmp_path):
     assert ev.exit_code == 0
     ev = json.loads(ev.output)
     assert ev["n_images"] == 15
-    assert ev["accuracy"] == pytest.approx(summary["metrics"]["val_accuracy"], abs=1e-6)
+    assert ev["accuracy"] == pytest.approx(summary["metrics"]["val_accuracy"], abs=1e-4)
     assert len(ev["per_class"]) == 3
     assert "accuracy" in invoke("evaluate", run, "--data", val).output
 
