@@ -4,7 +4,8 @@ No pretraining: the 2.9M-parameter ViT (patch 16, 6 blocks, 3 heads, width 192) 
 random weights and sees only DATA/train (1500 images, 160 px by default); DATA/val is the validation set. The
 whole ``kerascenes fit`` command is timed (start-up, data validation, training, evaluation);
 seconds per epoch come from the wall times of the TensorBoard epoch events (training plus
-validation of that epoch). Prints a markdown table.
+validation of that epoch). The CPU time of the command and the load average are printed too:
+on a shared machine the wall times only mean something next to them. Prints a markdown table.
 
     flock /tmp/kerascenes-bench.lock python benchmarks/vit_tiny.py --data ../shared/data/15scene
 """
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,9 +55,13 @@ def main() -> None:
            "--epochs", str(args.epochs), "--lr", str(args.lr), "--batch-size", str(args.batch_size),
            "--dense", "none", "--dropout", "0.1", "--augment", "default", "--logdir", str(logdir), "--name", "vit_tiny"]
     print("$", " ".join(cmd), flush=True)
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
+    load_after = os.getloadavg()[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime  # CPU seconds of the fit command (all its threads)
     run = logdir / "vit_tiny"
     summary = json.loads((run / "summary.json").read_text())
     m = summary["metrics"]
@@ -74,6 +80,8 @@ def main() -> None:
         ("s / epoch (train + val, median after epoch 1)", f"{per_epoch:.1f}"),
         ("training time", f"{m['train_time_s']:.0f} s"),
         ("wall time of `kerascenes fit`", f"{wall:.0f} s"),
+        ("CPU time of `kerascenes fit`", f"{cpu:.0f} s"),
+        ("load average (1 min) before / after", f"{load_before:.1f} / {load_after:.1f}"),
         ("machine", machine()),
     ]
     print()
@@ -82,7 +90,7 @@ def main() -> None:
     for key, value in rows:
         print(f"| {key} | {value} |")
     print(json.dumps({"val_accuracy": m["val_accuracy"], "seconds_per_epoch": round(per_epoch, 1),
-                      "epoch_seconds": [round(s, 1) for s in steady], "wall_s": round(wall, 1),
+                      "epoch_seconds": [round(s, 1) for s in steady], "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                       "run": str(run)}))
 
 

@@ -9,6 +9,7 @@ a KerasHub preset (:mod:`kerascenes.vit.export`).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from kerascenes.backbones import BackboneSpec
@@ -81,27 +82,25 @@ def load_vit_backbone(spec: BackboneSpec, weights: str | None, image_size: int):
 
 
 def load_vit_converter(spec: BackboneSpec, image_size: int):
-    """The preset's ``ViTImageConverter`` at ``image_size`` (or the standard [-1, 1] one)."""
+    """The preset's ``ViTImageConverter`` at ``image_size``, or the standard [-1, 1] one.
+
+    From-scratch configs and preset folders without ``image_converter.json`` (backbone-only
+    presets) get the standard converter.
+    """
     import keras_hub
 
     source = vit_source(spec)
-    converter = None
-    if source.preset is not None and not (source.local and not _has_converter(source.preset)):
-        try:
-            converter = _from_preset(spec, source, lambda preset: keras_hub.layers.ViTImageConverter.from_preset(
-                preset, image_size=(image_size, image_size)))
-        except KerascenesError as exc:
-            if not isinstance(exc.__cause__, FileNotFoundError):
-                raise
-    if converter is None:
-        converter = keras_hub.layers.ViTImageConverter(image_size=(image_size, image_size), scale=SCALE, offset=OFFSET)
-    return converter
-
-
-def _has_converter(folder: str) -> bool:
-    from pathlib import Path
-
-    return (Path(folder) / "image_converter.json").is_file()
+    size = (image_size, image_size)
+    standard = keras_hub.layers.ViTImageConverter(image_size=size, scale=SCALE, offset=OFFSET)
+    if source.preset is None or (source.local and not (Path(source.preset) / "image_converter.json").is_file()):
+        return standard
+    try:
+        return _from_preset(spec, source, lambda preset: keras_hub.layers.ViTImageConverter.from_preset(
+            preset, image_size=size))
+    except KerascenesError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):  # a downloaded backbone-only preset
+            return standard
+        raise
 
 
 def build_vit_classifier(spec: BackboneSpec, weights: str | None, image_size: int, num_classes: int, head,
