@@ -180,3 +180,19 @@ def test_cached_fit_learns_like_naive_fit(image_folders, tmp_path):
     assert cached.history["loss"][5] < cached.history["loss"][0]
     assert naive.history["loss"][5] < naive.history["loss"][0]
 
+
+
+def test_split_classifier_under_mixed_precision(image_folder):
+    from kerascenes.classify.distribute import precision_policy
+    from kerascenes.data.folders import load_image_folder
+    from kerascenes.data.pipeline import load_images
+
+    images = load_image_folder(image_folder)
+    with precision_policy(True):
+        model = _tiny_classifier()
+        extractor, head = split_classifier(model)
+        cached = extract_features(extractor, images.paths, images.labels, 32, 8)
+        assert cached.features.dtype == np.float32
+        full = model.predict(load_images(images.paths, 32).astype("float32"), verbose=0)
+        assert full.dtype == np.float32  # the softmax stays float32
+        np.testing.assert_allclose(head.predict(cached.features[0], verbose=0), full, atol=1e-2)
