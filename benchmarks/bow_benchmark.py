@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -31,13 +32,24 @@ RECIPES = {
 }
 
 
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def kerascenes(*args: str) -> tuple[float, str]:
     start = time.perf_counter()
+    cpu = _child_cpu()
     proc = subprocess.run([sys.executable, "-m", "kerascenes.cli.main", *args], capture_output=True, text=True)
     wall = time.perf_counter() - start
+    CPU_SECONDS.append(_child_cpu() - cpu)
     if proc.returncode != 0:
         raise SystemExit(f"kerascenes {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return wall, proc.stdout
+
+
+LOAD_BEFORE = ""
+CPU_SECONDS: list[float] = []  # CPU time (user + sys) of each finished command
 
 
 def run_recipe(key: str, data: Path, logdir: Path, jobs: int) -> dict:
@@ -48,11 +60,12 @@ def run_recipe(key: str, data: Path, logdir: Path, jobs: int) -> dict:
         run = logdir / key
         eval_s, out = kerascenes("bow", "evaluate", str(run), "--data", str(data / "val"), "--json",
                                  "--jobs", str(jobs))
+    cpu_s = CPU_SECONDS[-1] + CPU_SECONDS[-2]
     result = json.loads(out)
     summary = json.loads((run / "summary.json").read_text())
     timings = json.loads((run / "timings.json").read_text())
     return {"key": key, "recipe": label, "accuracy": result["accuracy"], "fit_s": fit_s, "eval_s": eval_s,
-            "total_s": fit_s + eval_s, "train_accuracy": summary["metrics"]["train_accuracy"],
+            "total_s": fit_s + eval_s, "cpu_s": cpu_s, "train_accuracy": summary["metrics"]["train_accuracy"],
             "C": summary["hparams"].get("C"), "timings": timings}
 
 
@@ -65,16 +78,19 @@ def main() -> None:
     args = parser.parse_args()
     logdir = args.logdir or Path(tempfile.mkdtemp(prefix="bow-bench-"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    global LOAD_BEFORE
+    LOAD_BEFORE = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rows = [run_recipe(k, args.data, logdir, args.jobs) for k in args.recipes]
     base = next((r for r in rows if r["key"] == "study"), None)
     print(f"\nBag of words on {args.data} (train -> val), {os.cpu_count()} cores, cold descriptor cache\n")
-    print("| recipe | val accuracy | fit s | evaluate s | fit + evaluate s | accuracy vs study | speed vs study |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"load average before: {LOAD_BEFORE}\n")
+    print("| recipe | val accuracy | fit s | evaluate s | fit + evaluate s | CPU s | accuracy vs study | speed vs study |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         acc_ratio = f"{r['accuracy'] / base['accuracy']:.2f}x" if base else "-"
         speed = f"{base['total_s'] / r['total_s']:.2f}x" if base else "-"
         print(f"| {r['recipe']} | {r['accuracy']:.4f} | {r['fit_s']:.1f} | {r['eval_s']:.1f} | {r['total_s']:.1f} "
-              f"| {acc_ratio} | {speed} |")
+              f"| {r['cpu_s']:.0f} | {acc_ratio} | {speed} |")
     print("\nStage timings of fit (s):")
     for r in rows:
         print(f"  {r['key']}: " + ", ".join(f"{k}={v}" for k, v in r["timings"].items()) + f"; C={r['C']}")

@@ -115,3 +115,36 @@ def soft_sigma_from_sample(sample: np.ndarray, centroids: np.ndarray) -> float:
     sub = sample[: min(len(sample), 20_000)]
     d = _squared_distances(sub, centroids, np.einsum("ij,ij->i", centroids, centroids)).min(axis=1)
     return float(max(np.sqrt(np.median(d)), 1e-6))
+
+
+def fit_gmm(sample: np.ndarray, n_components: int, seed: int | None, n_iter: int = 30,
+            init_samples: int = 20_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Diagonal-covariance Gaussian mixture by EM in float32 (matrix products only).
+
+    Means start from k-means on a subsample; variances are floored at 1e-3 of the mean
+    data variance (flat patches give many identical descriptors).
+
+    Returns:
+        ``(means (k, d), variances (k, d), priors (k,))``.
+    """
+    from kerascenes.bow.encoding import gmm_posteriors
+
+    x = np.ascontiguousarray(sample, dtype=np.float32)
+    if len(x) < n_components:
+        raise KerascenesError(
+            f"vocab_size={n_components} is larger than the {len(x)} descriptors found in the training images; "
+            "use a smaller vocab_size or more/larger images.")
+    rng = np.random.default_rng(seed)
+    sub = x[rng.choice(len(x), size=min(len(x), init_samples), replace=False)]
+    means = fit_kmeans(sub, n_components, 0 if seed is None else seed, max_iter=20)
+    floor = 1e-3 * float(x.var(axis=0).mean()) + 1e-12
+    variances = np.tile(x.var(axis=0) + floor, (n_components, 1)).astype(np.float32)
+    priors = np.full(n_components, 1.0 / n_components, np.float32)
+    x2 = x * x
+    for _ in range(n_iter):
+        g = gmm_posteriors(x, means, variances, priors)
+        nk = g.sum(axis=0) + 1e-6
+        means = (g.T @ x) / nk[:, None]
+        variances = np.maximum((g.T @ x2) / nk[:, None] - means * means, floor).astype(np.float32)
+        priors = (nk / nk.sum()).astype(np.float32)
+    return means.astype(np.float32), variances, priors
