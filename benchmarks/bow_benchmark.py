@@ -73,14 +73,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, type=Path, help="folder with train/ and val/ class folders")
     parser.add_argument("--logdir", type=Path, default=None, help="where the runs go [default: a temporary folder]")
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--recipes", nargs="+", default=["default", "study", "best", "lazebnik"], choices=list(RECIPES))
     parser.add_argument("--jobs", type=int, default=-1)
     args = parser.parse_args()
     logdir = args.logdir or Path(tempfile.mkdtemp(prefix="bow-bench-"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     global LOAD_BEFORE
     LOAD_BEFORE = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    rows = [run_recipe(k, args.data, logdir, args.jobs) for k in args.recipes]
+    rows = []
+    for key in args.recipes:  # one line per finished recipe, in case the run is cut short
+        rows.append(run_recipe(key, args.data, logdir, args.jobs))
+        r = rows[-1]
+        print(f"[{time.strftime('%H:%M:%S')}] {key}: accuracy {r['accuracy']:.4f}, fit {r['fit_s']:.1f} s, "
+              f"evaluate {r['eval_s']:.1f} s, CPU {r['cpu_s']:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)
     base = next((r for r in rows if r["key"] == "study"), None)
     print(f"\nBag of words on {args.data} (train -> val), {os.cpu_count()} cores, cold descriptor cache\n")
     print(f"load average before: {LOAD_BEFORE}\n")
