@@ -63,7 +63,8 @@ def backbone_preset(tmp_path_factory):
 def test_registered_presets_are_keras_hub_vit_presets():
     from keras_hub.src.models.vit.vit_presets import backbone_presets
 
-    assert set(KERAS_HUB_PRESETS) == set(backbone_presets)
+    assert set(KERAS_HUB_PRESETS) <= set(backbone_presets)  # the 11 presets of KerasHub 0.32
+    assert len(KERAS_HUB_PRESETS) == 11
     for name, (size, patch, params, _) in KERAS_HUB_PRESETS.items():
         assert backbone_presets[name]["metadata"]["params"] == params
         assert f"patch{patch}_{size}" in name
