@@ -111,3 +111,11 @@ def test_save_and_load_without_pickle(tmp_path):
     assert (loaded.predict(images) == forest.predict(images)).all()
     with pytest.raises(KerascenesError, match="holds no bag-of-words model"):
         load_model(tmp_path)
+
+
+def test_histogram_kernels_refuse_negative_features():
+    X = np.array([[0.5, -0.5], [0.2, 0.8]], np.float32)
+    with pytest.raises(KerascenesError, match="non-negative features"):
+        KernelSVC("chi2").fit(X, [0, 1])
+    with pytest.raises(KerascenesError, match="non-negative features"):
+        IntersectionMap().transform(X)
