@@ -14,7 +14,7 @@ steps, ``--steps`` steps are timed (wall clock and process CPU time).
 Uses the GPU when one is visible to each framework (``--device`` for torch). On a CPU
 shared with other work, OpenMP threads that spin while they wait for each other lose
 much of their time; ``kerascenes.torch_gan`` therefore defaults ``OMP_WAIT_POLICY`` to
-``PASSIVE`` (export ``OMP_WAIT_POLICY=ACTIVE`` to measure torch's own default), and
+``PASSIVE`` (export ``OMP_WAIT_POLICY=ACTIVE`` to measure spinning waits), and
 ``--omp-passive`` sets it for both processes.
 """
 
