@@ -94,6 +94,7 @@ def main() -> int:
     images = images.subset(np.sort(pick))
     rows = []
     policies = args.augment.split(",")
+    measured: dict[tuple[int, str], list[float]] = {}
     for i, item in enumerate(args.backbones.split(",")):
         name, _, alpha = item.partition(":")
         spec = get_backbone(name)
@@ -101,7 +102,9 @@ def main() -> int:
         rate = model_rate(spec.name, float(alpha) if alpha else None, args.weights if i == 0 else None, size,
                           args.batch_size, len(images.class_names), args.steps)
         for policy in policies:
-            cold, warm = pipeline_rate(images, size, args.batch_size, policy)
+            if (size, policy) not in measured:  # the pipeline depends on the input size only
+                measured[size, policy] = pipeline_rate(images, size, args.batch_size, policy)
+            cold, warm = measured[size, policy]
             row = {"backbone": f"{spec.name}{f' alpha {alpha}' if alpha else ''}", "size": size, "augment": policy,
                    "pipeline_first_epoch_img_s": round(cold, 1), "pipeline_cached_img_s": round(warm, 1),
                    "model_img_s": round(rate, 1), "ratio_first_epoch": round(cold / rate, 2),
