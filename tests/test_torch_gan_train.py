@@ -150,3 +150,25 @@ def test_openmp_threads_sleep_while_waiting_by_default():
     code = "import os, kerascenes.torch_gan; print(os.environ['OMP_WAIT_POLICY'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "PASSIVE"
+
+
+def test_weight_averaged_generator_follows_the_keras_rule():
+    gan = TorchDCGAN("cpu", seed=0)
+    assert gan.architecture.ema_decay > 0 and gan.sampler is gan.generator_ema
+    initial = gan.generator[0].weight.detach().clone()
+    real = torch.from_numpy((digit_like_images(16).astype(np.float32)[:, None] - 127.5) / 127.5)
+    gan.train_step(real)
+    # first step: t = 0, decay = min(ema_decay, 1 / 10)
+    expected = 0.1 * initial + 0.9 * gan.generator[0].weight.detach()
+    torch.testing.assert_close(gan.generator_ema[0].weight, expected)
+    torch.testing.assert_close(gan.generator_ema[1].running_mean, 0.9 * gan.generator[1].running_mean)
+    assert TorchDCGAN("tutorial", seed=0).sampler is not None and TorchDCGAN("tutorial").generator_ema is None
+
+
+def test_time_budget_ends_the_epoch_and_the_run(tmp_path):
+    run, summary = train_gan("mnist", architecture="cpu", epochs=3, batch_size=16, logdir=tmp_path, name="budget",
+                             eval_samples=40, verbose=0, images=digit_like_images(), max_minutes=1e-6)
+    history = layout.read_history(run)
+    assert [row["epoch"] for row in history] == [1]
+    assert history[0]["images_per_second"] > 0
+    assert run.read_config()["max_minutes"] == 1e-6 and (run.path / "generator.pt").is_file()

@@ -7,6 +7,7 @@ both gradients are taken from that same forward pass and both optimizers step.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -42,6 +43,27 @@ class TorchDCGAN(nn.Module):
         self.discriminator = build_discriminator(self.architecture, seed).to(device)
         self.g_optimizer = make_adam(self.generator.parameters(), self.architecture.g_optimizer)
         self.d_optimizer = make_adam(self.discriminator.parameters(), self.architecture.d_optimizer)
+        self.generator_ema = None
+        if self.architecture.ema_decay > 0:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.g_steps = 0
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The network that makes samples: the weight-averaged generator when ``ema_decay`` > 0."""
+        return self.generator if self.generator_ema is None else self.generator_ema
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # the Keras twin's rule: d = min(ema_decay, (1 + t) / (10 + t)), t = generator steps before this one
+        t = self.g_steps - 1
+        decay = min(self.architecture.ema_decay, (1.0 + t) / (10.0 + t))
+        averaged = list(self.generator_ema.parameters()) + [b for n, b in self.generator_ema.named_buffers()
+                                                            if not n.endswith("num_batches_tracked")]
+        current = list(self.generator.parameters()) + [b for n, b in self.generator.named_buffers()
+                                                       if not n.endswith("num_batches_tracked")]
+        for avg, cur in zip(averaged, current):
+            avg.mul_(decay).add_(cur, alpha=1.0 - decay)
 
     @property
     def latent_dim(self) -> int:
@@ -86,6 +108,9 @@ class TorchDCGAN(nn.Module):
             p.grad = g
         self.d_optimizer.step()
         self.g_optimizer.step()
+        self.g_steps += 1
+        if self.generator_ema is not None:
+            self._update_ema()
         with torch.no_grad():
             return {
                 "g_loss": g_loss.detach(),
@@ -96,9 +121,9 @@ class TorchDCGAN(nn.Module):
 
     @torch.no_grad()
     def generate(self, noise: torch.Tensor) -> torch.Tensor:
-        """Images ``(n, 1, 28, 28)`` in [-1, 1] from latent vectors (inference mode)."""
-        self.generator.eval()
-        return self.generator(noise.to(self.device))
+        """Images ``(n, 1, 28, 28)`` in [-1, 1] from latent vectors (inference mode, :attr:`sampler`)."""
+        self.sampler.eval()
+        return self.sampler(noise.to(self.device))
 
     # -- checkpoints ------------------------------------------------------------------
     def checkpoint_state(self) -> dict[str, Any]:
@@ -109,6 +134,8 @@ class TorchDCGAN(nn.Module):
             "discriminator": self.discriminator.state_dict(),
             "g_optimizer": self.g_optimizer.state_dict(),
             "d_optimizer": self.d_optimizer.state_dict(),
+            "generator_ema": None if self.generator_ema is None else self.generator_ema.state_dict(),
+            "g_steps": self.g_steps,
         }
 
     def load_checkpoint_state(self, state: dict[str, Any]) -> "TorchDCGAN":
@@ -117,4 +144,7 @@ class TorchDCGAN(nn.Module):
         self.discriminator.load_state_dict(state["discriminator"])
         self.g_optimizer.load_state_dict(state["g_optimizer"])
         self.d_optimizer.load_state_dict(state["d_optimizer"])
+        if self.generator_ema is not None and state.get("generator_ema") is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"])
+        self.g_steps = int(state.get("g_steps", 0))
         return self

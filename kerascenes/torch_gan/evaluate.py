@@ -28,7 +28,8 @@ def load_generator(run_dir: str | os.PathLike, device: str | torch.device = "cpu
     if final.is_file():
         state = torch.load(final, map_location=device, weights_only=True)["state_dict"]
     elif checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)["generator"]
+        saved = torch.load(checkpoint, map_location=device, weights_only=True)
+        state = saved.get("generator_ema") or saved["generator"]  # the sampler, as generator.pt holds
     else:
         raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['torch']} or checkpoint); train at least one epoch.")
     generator = build_generator(config["architecture_spec"]).to(device)

@@ -117,8 +117,15 @@ def images_to_unit(images: torch.Tensor) -> np.ndarray:
 
 
 def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: bool = False,
-              description: str = "") -> dict[str, float]:
-    """Train one epoch over ``batches`` (rows of indices into ``x``); returns the mean metrics."""
+              description: str = "", deadline: float | None = None) -> tuple[dict[str, float], int]:
+    """Train one epoch over ``batches`` (rows of indices into ``x``).
+
+    Args:
+        deadline: a ``time.perf_counter()`` value; once passed, the epoch ends after the current step.
+
+    Returns:
+        The mean metrics and the number of steps taken.
+    """
     totals = {k: torch.zeros((), device=x.device) for k in METRIC_NAMES}
     index = torch.from_numpy(batches).to(x.device)
     steps = range(len(batches))
@@ -126,18 +133,22 @@ def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: b
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc=description, unit="step", leave=False)
+    taken = 0
     for step in steps:
         metrics = gan.train_step(x[index[step]])
         for k in METRIC_NAMES:
             totals[k] += metrics[k]
-    return {k: (v / max(len(batches), 1)).item() for k, v in totals.items()}
+        taken += 1
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return {k: (v / max(taken, 1)).item() for k, v in totals.items()}, taken
 
 
 def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
               architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None, batch_size: int | None = None,
               latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
               logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
-              verbose: int = 1, images: np.ndarray | None = None,
+              verbose: int = 1, images: np.ndarray | None = None, max_minutes: float | None = None,
               device: str | None = None) -> tuple[RunFolder, dict]:
     """Train (or resume) a DCGAN with PyTorch and score it.
 
@@ -154,13 +165,15 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         eval_samples: generated images scored at the end.
         verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
         images: training images ``uint8 (n, 28, 28)`` instead of loading ``dataset``.
+        max_minutes: training-time budget (default: the architecture's; 0: none); the epoch
+            running when it is spent ends after its current step and training stops.
         device: torch device (default: ``cuda`` when available, else ``cpu``).
 
     Returns:
         ``(run_folder, summary)``.
     """
     session = open_session("torch", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
-                           logdir, resume, seed, eval_samples)
+                           logdir, resume, seed, eval_samples, max_minutes)
     config, run = session.config, session.run
     if images is None:
         images = training_images(config)
@@ -179,13 +192,16 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
                          int(state.get("collapse_warnings", 0)))
     x = to_tensor(images, device)
     start = time.perf_counter()
+    budget = config.get("max_minutes")
+    deadline = start + 60.0 * budget if budget else None
     try:
         for epoch in range(session.initial_epoch + 1, config["epochs"] + 1):
             batches = epoch_batches(len(x), config["batch_size"], config["seed"], epoch)
             began = time.perf_counter()
-            means = run_epoch(gan, x, batches, progress=verbose == 1, description=f"epoch {epoch}/{config['epochs']}")
+            means, taken = run_epoch(gan, x, batches, progress=verbose == 1,
+                                     description=f"epoch {epoch}/{config['epochs']}", deadline=deadline)
             seconds = time.perf_counter() - began
-            logger.log(gan, epoch, means, seconds, batches.size)
+            logger.log(gan, epoch, means, seconds, taken * config["batch_size"])
             wall = session.wall_time_offset + time.perf_counter() - start
             save_checkpoint(run, gan, epoch, wall, logger.collapse_warnings)
             if verbose:
@@ -193,10 +209,14 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
                 print(f"epoch {epoch}/{config['epochs']}: g_loss {row['g_loss']:.4f} d_loss {row['d_loss']:.4f} "
                       f"d_acc_real {row['d_acc_real']:.3f} d_acc_fake {row['d_acc_fake']:.3f} "
                       f"({seconds:.1f} s, {row['images_per_second']:.0f} img/s)")
+            if deadline is not None and time.perf_counter() > deadline:
+                if verbose:
+                    print(f"Stopped after epoch {epoch}: the {budget:g}-minute budget is spent.")
+                break
     finally:
         logger.close()
     spec = config["architecture_spec"]
-    save_network(run.file(layout.GENERATOR_FILE["torch"]), gan.generator, spec, "generator")
+    save_network(run.file(layout.GENERATOR_FILE["torch"]), gan.sampler, spec, "generator")
     save_network(run.file(layout.DISCRIMINATOR_FILE["torch"]), gan.discriminator, spec, "discriminator")
     wall = session.wall_time_offset + time.perf_counter() - start
     summary = finish_session(session, wall, logger.collapse_warnings)
