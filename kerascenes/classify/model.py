@@ -55,11 +55,13 @@ def parse_dense(text: str | Sequence[int] | None) -> tuple[int, ...]:
 
 
 def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing: str, image_size: int,
-                     seed: int | None = None):
+                     seed: int | None = None, train_backbone: bool = False):
     """Wrap a backbone into a complete classifier.
 
-    The backbone is frozen and called with ``training=False`` so its BatchNorm layers stay
-    in inference mode even when some of its layers are unfrozen for fine-tuning.
+    A pretrained backbone is frozen and called with ``training=False`` so its BatchNorm
+    layers stay in inference mode even when some of its layers are unfrozen for
+    fine-tuning. A backbone trained from random weights (``train_backbone=True``) is
+    trainable and its BatchNorm layers learn their statistics as usual.
 
     Args:
         backbone: a ``keras.Model`` from :func:`kerascenes.backbones.build_backbone`
@@ -69,6 +71,7 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
         preprocessing: mode of :class:`ImagePreprocessing` for this backbone.
         image_size: square input size.
         seed: seed of the dropout layers.
+        train_backbone: train every backbone layer (for random initial weights).
 
     Returns:
         A ``keras.Model`` from ``(image_size, image_size, 3)`` RGB images in [0, 255] to
@@ -80,10 +83,10 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
 
     if num_classes < 2:
         raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
-    backbone.trainable = False
+    backbone.trainable = train_backbone
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = ImagePreprocessing(preprocessing, name="preprocessing")(inputs)
-    x = backbone(x, training=False)
+    x = backbone(x) if train_backbone else backbone(x, training=False)
     if len(x.shape) == 4:  # backbones without built-in pooling
         x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     for i, units in enumerate(head.dense):

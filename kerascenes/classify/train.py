@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,8 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
 
     Args:
         config: the run's options.
-        verbose: Keras ``fit`` verbosity.
+        verbose: Keras ``fit`` verbosity (``"auto"``: a progress bar on a terminal,
+            one line per epoch otherwise).
 
     Returns:
         A :class:`FitResult` with the run folder, the trained model and the summary.
@@ -98,14 +100,14 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
 
 
 def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult:
-    import keras
-
     from kerascenes.backbones import build_backbone, get_backbone, resolve_image_size, resolve_weights
     from kerascenes.classify.model import HeadConfig, build_classifier, find_backbone, unfreeze_last
     from kerascenes.data.augment import check_policy
     from kerascenes.data.pipeline import imageset_dataset
 
     # -- everything is checked before the run folder exists ------------------------------
+    if verbose == "auto":  # one line per epoch when the output is a log file, not a terminal
+        verbose = 1 if sys.stdout.isatty() else 2
     config.validate()
     check_policy(config.augment)
     spec = get_backbone(config.backbone)
@@ -114,7 +116,13 @@ def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult
     head = HeadConfig(config.dense, config.dropout, config.activation)
     if config.alpha is not None and not spec.supports_alpha:
         raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
+    # random weights: a frozen random backbone learns nothing, so every layer trains
+    from_scratch = weights is None and spec.classifier_builder is None
+    if from_scratch and config.cache_features:
+        raise KerascenesError("--cache-features needs pretrained weights (a frozen backbone); drop it or pass --weights.")
     data = prepare_data(config)
+    import keras
+
     started = _dt.datetime.now().isoformat(timespec="seconds")
     t0 = time.perf_counter()
 
@@ -125,7 +133,8 @@ def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult
         model = spec.classifier_builder(spec, weights, size, len(data.class_names), head, config.seed)
     else:
         backbone = build_backbone(spec.name, weights, size, config.alpha)
-        model = build_classifier(backbone, len(data.class_names), head, spec.preprocessing, size, seed=config.seed)
+        model = build_classifier(backbone, len(data.class_names), head, spec.preprocessing, size, seed=config.seed,
+                                 train_backbone=from_scratch)
 
     run = RunFolder.create(config.logdir, config.name or default_run_name(spec.name))
     resolved = config.to_dict() | {
@@ -133,11 +142,14 @@ def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult
         "preprocessing": spec.preprocessing, "class_names": data.class_names,
         "n_train": len(data.train), "n_val": len(data.val),
         "fine_tune_lr": config.resolved_fine_tune_lr, "run": run.name, "started": started,
+        "train_backbone": from_scratch,
         "runtime": runtime.to_dict(), "global_batch_size": runtime.global_batch(config.batch_size),
     }
     run.write_config(resolved)
     log.info("Run folder: %s (%d training, %d validation images, %d classes)", run.path, len(data.train),
              len(data.val), len(data.class_names))
+    if from_scratch:
+        log.info("Random initial weights: training all %d backbone layers.", len(find_backbone(model).layers))
 
     batch = runtime.global_batch(config.batch_size)  # --batch-size is per replica
     train_ds = imageset_dataset(data.train, size, batch, training=True, augment=config.augment,
@@ -162,7 +174,9 @@ def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult
     fine_tune_used = False
 
     # -- stage 2: fine-tune the last layers -------------------------------------------------
-    if config.fine_tune and config.fine_tune_epochs:
+    if config.fine_tune and config.fine_tune_epochs and from_scratch:
+        log.info("Skipping --fine-tune: with random initial weights every layer was already trained.")
+    elif config.fine_tune and config.fine_tune_epochs:
         stage1_best = early.best_value
         stage1_weights = {v.path: v.numpy() for v in model.weights}
         n_unfrozen = (spec.unfreeze(model, config.fine_tune) if spec.unfreeze is not None
