@@ -118,24 +118,53 @@ def gmm_posteriors(x: np.ndarray, means: np.ndarray, variances: np.ndarray, prio
     return p.astype(np.float32)
 
 
+def _finest_cells(positions: np.ndarray, levels: int) -> np.ndarray:
+    """Index of each descriptor's cell in the finest ``2^L x 2^L`` grid (row-major)."""
+    g = 2 ** levels
+    pos = np.clip(np.asarray(positions, dtype=np.float64), 0.0, 1.0 - 1e-9)
+    return np.floor(pos[:, 1] * g).astype(np.intp) * g + np.floor(pos[:, 0] * g).astype(np.intp)
+
+
+def _pyramid_sums(stats: np.ndarray, levels: int) -> np.ndarray:
+    """Sum per-cell statistics ``(4^L, ...)`` of the finest grid up the pyramid:
+    ``(n_regions(L), ...)`` in the order of :func:`region_index` (level 0 first)."""
+    g = 2 ** levels
+    grid = stats.reshape(g, g, *stats.shape[1:])
+    out = []
+    for l in range(levels + 1):
+        f = g // 2 ** l  # finest cells per coarse cell side
+        coarse = grid.reshape(2 ** l, f, 2 ** l, f, *stats.shape[1:]).sum(axis=(1, 3))
+        out.append(coarse.reshape(4 ** l, *stats.shape[1:]))
+    return np.concatenate(out)
+
+
 def fisher_vector(x: np.ndarray, positions: np.ndarray, means: np.ndarray, variances: np.ndarray,
                   priors: np.ndarray, levels: int) -> np.ndarray:
     """Improved Fisher vector (Perronnin et al. 2010) per pyramid region.
 
     Gradients with respect to the means and variances of a diagonal GMM, each region
-    power- and L2-normalised. Returns ``(n_regions * 2 * k * d,)`` float32.
+    power- and L2-normalised. Sufficient statistics are accumulated once per cell of the
+    finest grid and summed up the pyramid. Returns ``(n_regions * 2 * k * d,)`` float32.
     """
     k, d = means.shape
     r = n_regions(levels)
     if len(x) == 0:
         return np.zeros(r * 2 * k * d, np.float32)
     gamma = gmm_posteriors(x, means, variances, priors)
-    masks = _region_masks(positions, levels)
-    g = (masks[:, :, None] * gamma[:, None, :]).reshape(len(x), r * k)  # (n, r*k)
-    s0 = g.sum(0).reshape(r, k, 1)
-    s1 = (g.T @ x).reshape(r, k, d)
-    s2 = (g.T @ (x * x)).reshape(r, k, d)
-    n_r = np.maximum(masks.sum(0), 1.0).reshape(r, 1, 1)
+    cells = 4 ** levels
+    cell = _finest_cells(positions, levels)
+    order = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[order], np.arange(cells + 1))
+    xx = np.concatenate([np.ones((len(x), 1), np.float32), x, x * x], axis=1)
+    stats = np.zeros((cells, k, 1 + 2 * d), np.float32)
+    for c in range(cells):  # one small product per cell: each descriptor lies in one cell
+        idx = order[bounds[c]:bounds[c + 1]]
+        if len(idx):
+            stats[c] = gamma[idx].T @ xx[idx]
+    stats = _pyramid_sums(stats, levels)  # (r, k, 1 + 2d): counts, first and second moments
+    s0, s1, s2 = stats[:, :, :1], stats[:, :, 1:d + 1], stats[:, :, d + 1:]
+    counts = np.bincount(cell, minlength=cells).astype(np.float32)
+    n_r = np.maximum(_pyramid_sums(counts, levels), 1.0).reshape(r, 1, 1)
     sigma = np.sqrt(variances)[None]
     mu = means[None]
     w = priors.reshape(1, k, 1)
