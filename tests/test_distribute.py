@@ -86,7 +86,7 @@ def test_mirrored_strategy_on_two_logical_cpus_trains(image_folders, tmp_path):
 from kerascenes.classify.distribute import configure_cpu_devices
 n_devices = configure_cpu_devices(2)
 from kerascenes.classify import FitConfig, fit_classifier
-common = dict(data={str(train)!r}, val_data={str(val)!r}, backbone="TestTinyCNN", weights="none", image_size=32,
+common = dict(data={str(train)!r}, val_data={str(val)!r}, backbone="TestTinyCNN", weights="imagenet", image_size=32,
               dense=(8,), epochs=2, batch_size=4, patience=0, augment="none", logdir={str(tmp_path / "logs")!r},
               strategy="mirrored")
 # stage 1 on cached features, stage 2 (fine-tuning) on images: both under the strategy

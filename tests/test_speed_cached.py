@@ -23,7 +23,11 @@ DIM = 16
 
 
 def _build_tiny(spec, weights, size, alpha):
-    """A small conv net standing in for an ImageNet backbone (random weights, fast on a CPU)."""
+    """A small conv net standing in for a pretrained backbone (fast on a CPU).
+
+    Its "pretrained" weights are the seeded random initialisation: what matters here is that
+    the backbone is frozen, as with ``--weights imagenet``.
+    """
     import keras
 
     L = keras.layers
@@ -58,7 +62,7 @@ def _tiny_classifier(num_classes=3, size=32, dense=(8,), seed=0):
 def _config(data, val, tmp_path, **kwargs):
     from kerascenes.classify import FitConfig
 
-    base = dict(data=str(data), val_data=str(val), backbone=TINY, weights="none", image_size=32,
+    base = dict(data=str(data), val_data=str(val), backbone=TINY, weights="imagenet", image_size=32,
                 dense=(8,), epochs=3, batch_size=8, patience=2, augment="none", logdir=str(tmp_path / "logs"),
                 name="run")
     base.update(kwargs)
