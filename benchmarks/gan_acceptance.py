@@ -66,7 +66,8 @@ def main() -> int:
     m = summary["metrics"]
     report = {
         "dataset": dataset, "run": str(run), "command": " ".join(command), "wall_time_s": round(wall, 1),
-        "cpu_time_s": round(cpu, 1), "epochs": summary["hparams"]["epochs"],
+        "cpu_time_s": round(cpu, 1), "epochs": summary["metrics"].get("epochs_done"),
+        "epochs_planned": summary["hparams"]["epochs"],
         "batch_size": summary["hparams"]["batch_size"], "images_per_second": m["images_per_second"],
         "seconds_per_epoch": m["seconds_per_epoch"], "fd": scores["fd"], "real_fd": scores["real_fd"],
         "fd_ratio": scores["fd_ratio"], "kid": scores["kid"], "real_kid": scores["real_kid"],
@@ -75,7 +76,7 @@ def main() -> int:
         "grid": str(run / summary["grid"]), "checks": {k: {"pass": bool(ok), "detail": d} for k, (ok, d) in checks.items()},
     }
     (run / "acceptance.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{dataset}: {report['epochs']} epochs, batch {report['batch_size']}, "
+    print(f"\n{dataset}: {report['epochs']} of {report['epochs_planned']} epochs, batch {report['batch_size']}, "
           f"{report['images_per_second']:.0f} images/s, {report['seconds_per_epoch']:.0f} s/epoch, "
           f"CPU {cpu:.0f} s, wall {wall:.0f} s")
     for key, (ok, detail) in checks.items():
