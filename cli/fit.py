@@ -34,6 +34,8 @@ from kerascenes.cli.options import config_option
               help="Unfreeze the last N backbone layers for a second stage (BatchNorm stays frozen).")
 @click.option("--fine-tune-epochs", type=click.IntRange(min=0), default=10, show_default=True)
 @click.option("--fine-tune-lr", type=click.FloatRange(0, min_open=True), default=None, help="Default: --lr / 10.")
+@click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
+              help="Test-time augmentation saved in the model: 'flip' averages each image with its mirror image.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the split, initialisation, shuffling and augmentation.")
 @click.option("--strict", is_flag=True, help="Fail on unusable image files instead of skipping them.")
 @click.option("--no-cache", is_flag=True, help="Decode images every epoch instead of caching them in memory.")

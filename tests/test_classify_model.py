@@ -58,3 +58,21 @@ def test_unfreeze_last_keeps_batchnorm_frozen():
     assert all(not l.trainable for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization))
     assert not any(l.trainable for l in backbone.layers[:-10])
     assert len(model.trainable_weights) > head_trainable
+
+
+def test_flip_tta_averages_image_and_mirror_and_reloads(tmp_path):
+    from kerascenes.classify.model import with_test_time_augmentation
+
+    backbone = build_backbone("MobileNet", None, 32, 0.25)
+    model = build_classifier(backbone, 3, HeadConfig((8,)), "tf", 32, train_backbone=True)
+    tta = with_test_time_augmentation(model, "flip")
+    assert with_test_time_augmentation(model, "none") is model
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    expected = (model(x, training=False).numpy() + model(x[:, :, ::-1], training=False).numpy()) / 2
+    np.testing.assert_allclose(tta(x, training=False).numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert tta.count_params() == model.count_params()
+    tta.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(reloaded(x, training=False).numpy(), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(KerascenesError, match="--tta 'rotate'"):
+        with_test_time_augmentation(model, "rotate")

@@ -58,9 +58,13 @@ def test_data_describe_prints_counts_and_saves_chart(image_folder, tmp_path):
 
 
 def test_fit_evaluate_predict_round_trip(image_folders, tmp_path):
+    from kerascenes.backbones import build_backbone
+
     train, val = image_folders
     logdir = tmp_path / "logs"
-    result = invoke("fit", *FAST, "--data", train, "--val-data", val, "--logdir", logdir, "--name", "tiny",
+    weights = tmp_path / "mobilenet_0.25_no_top.weights.h5"  # a local weights file: frozen stage + fine-tuning
+    build_backbone("MobileNet", None, 32, 0.25).save_weights(str(weights))
+    result = invoke("fit", *FAST, "--weights", weights, "--data", train, "--val-data", val, "--logdir", logdir, "--name", "tiny", "--tta", "flip",
                     "--fine-tune", "3", "--fine-tune-epochs", "1")
     assert result.exit_code == 0, result.output
     run = logdir / "tiny"

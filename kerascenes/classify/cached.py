@@ -185,7 +185,7 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
     import tensorflow as tf
     from tqdm.auto import tqdm
 
-    from kerascenes.data.augment import build_augmenter
+    from kerascenes.data.augment import augment_dataset
     from kerascenes.data.pipeline import image_dataset
 
     if views > 1 and augment == "none":
@@ -205,8 +205,7 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
         for view in range(views):
             ds = base
             if view > 0:
-                augmenter = build_augmenter(augment, seed=seed + view)
-                ds = base.map(lambda x, y, a=augmenter: (a(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+                ds = augment_dataset(base, augment, seed=seed + view)
             start = 0
             for images, _ in ds:
                 out = np.asarray(forward(images), np.float32).reshape(len(images), dim)

@@ -40,6 +40,7 @@ class FitConfig:
     fine_tune_epochs: int = 10
     fine_tune_lr: float | None = None
     seed: int = 42
+    tta: str = "none"
     # speed and scale
     cache_features: bool = False
     cache_views: int = 1
@@ -71,6 +72,8 @@ class FitConfig:
         for ok, message in checks:
             if not ok:
                 raise KerascenesError(message)
+        if self.tta not in ("none", "flip"):
+            raise KerascenesError(f"--tta {self.tta!r} is not supported; choose none or flip.")
         if not self.data:
             raise KerascenesError("--data is required: a folder with one sub-folder of images per class.")
         return self
@@ -108,6 +111,7 @@ class FitConfig:
             "fine_tune_epochs": self.fine_tune_epochs if self.fine_tune else 0,
             "fine_tune_lr": self.resolved_fine_tune_lr if self.fine_tune else None,
             "seed": self.seed,
+            "tta": self.tta,
             "cache_features": self.cache_features,
             "mixed_precision": self.mixed_precision,
             "jit_compile": self.jit_compile,

@@ -50,3 +50,14 @@ class ImagePreprocessing(keras.layers.Layer):
         config = super().get_config()
         config.update({"mode": self.mode})
         return config
+
+
+@keras.saving.register_keras_serializable(package="kerascenes")
+class HorizontalFlip(keras.layers.Layer):
+    """Mirror images left to right (always; used for test-time augmentation)."""
+
+    def call(self, inputs):
+        return ops.flip(inputs, axis=-2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -132,3 +132,31 @@ def unfreeze_last(backbone, n_layers: int) -> int:
         layer.trainable = trainable
         count += int(trainable and bool(layer.weights))
     return count
+
+
+TTA_POLICIES = ("none", "flip")
+
+
+def with_test_time_augmentation(model, policy: str = "flip"):
+    """Wrap a trained classifier so it averages its predictions over augmented views.
+
+    ``"flip"`` averages the probabilities of each image and of its mirror image: scenes
+    look as plausible mirrored, and the average is steadier than either view. The
+    wrapper shares the classifier's weights and is itself a complete image -> class model.
+
+    Args:
+        model: the trained classifier (images in, probabilities out).
+        policy: ``"none"`` (return ``model`` unchanged) or ``"flip"``.
+    """
+    import keras
+
+    from kerascenes.classify.layers import HorizontalFlip
+
+    if policy not in TTA_POLICIES:
+        raise KerascenesError(f"--tta {policy!r} is not supported; choose one of {', '.join(TTA_POLICIES)}.")
+    if policy == "none":
+        return model
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    views = [model(inputs), model(HorizontalFlip(name="flip")(inputs))]
+    outputs = keras.layers.Average(name="tta_average", dtype="float32")(views)
+    return keras.Model(inputs, outputs, name=f"{model.name}_tta_{policy}")

@@ -92,8 +92,13 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto") -> FitResult:
     Returns:
         A :class:`FitResult` with the run folder, the trained model and the summary.
     """
+    import keras
+
     from kerascenes.classify.distribute import training_scope
 
+    # a fresh Keras state, so --seed gives the same run twice in one process (notebooks):
+    # the global seed generator and layer-name counters would otherwise carry over
+    keras.backend.clear_session()
     # models and optimizers are created under the --strategy scope and --mixed-precision policy
     with training_scope(config.strategy, config.mixed_precision) as runtime:
         return _fit_classifier(config, verbose, runtime)
@@ -118,6 +123,8 @@ def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult
         raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
     # random weights: a frozen random backbone learns nothing, so every layer trains
     from_scratch = weights is None and spec.classifier_builder is None
+    if config.tta != "none" and spec.classifier_builder is not None:
+        raise KerascenesError(f"--tta is not available for {spec.name} ({spec.family}); drop it.")
     if from_scratch and config.cache_features:
         raise KerascenesError("--cache-features needs pretrained weights (a frozen backbone); drop it or pass --weights.")
     data = prepare_data(config)
@@ -198,6 +205,10 @@ def _fit_classifier(config: FitConfig, verbose: int | str, runtime) -> FitResult
                 v.assign(stage1_weights[v.path])
 
     train_time = time.perf_counter() - t0
+    if config.tta != "none":
+        from kerascenes.classify.model import with_test_time_augmentation
+
+        model = with_test_time_augmentation(model, config.tta)
     model.save(str(run.path / "model.keras"))
 
     from kerascenes.classify.evaluate import write_run_evaluation
