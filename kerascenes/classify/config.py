@@ -113,6 +113,7 @@ class FitConfig:
             "seed": self.seed,
             "tta": self.tta,
             "cache_features": self.cache_features,
+            "cache_views": self.cache_views if self.cache_features else None,
             "mixed_precision": self.mixed_precision,
             "jit_compile": self.jit_compile,
             "strategy": self.strategy,
