@@ -121,11 +121,15 @@ def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike
     return Session(run, config, 0, [], 0.0)
 
 
-def training_images(config: dict[str, Any]) -> np.ndarray:
-    """The training split of the run's dataset as ``uint8 (n, 28, 28)``."""
-    from kerascenes.data.digits import load_digits
+def training_images(config: dict[str, Any], images: np.ndarray | None = None) -> np.ndarray:
+    """The run's training images as ``uint8 (n, 28, 28)``: ``images`` if given, else the
+    training split of its dataset; checked against the batch size."""
+    if images is None:
+        from kerascenes.data.digits import load_digits
 
-    images, _ = load_digits(config["dataset"], config.get("data"), "train")
+        images, _ = load_digits(config["dataset"], config.get("data"), "train")
+    if len(images) < config["batch_size"]:
+        raise KerascenesError(f"Only {len(images)} training images for --batch-size {config['batch_size']}; lower the batch size.")
     return images
 
 

@@ -63,12 +63,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     session = open_session("tf", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
                            logdir, resume, seed, eval_samples, max_minutes)
     config, run = session.config, session.run
-    if images is None:
-        images = training_images(config)
-    if len(images) < config["batch_size"]:
-        from kerascenes.errors import KerascenesError
-
-        raise KerascenesError(f"Only {len(images)} training images for --batch-size {config['batch_size']}; lower the batch size.")
+    images = training_images(config, images)
     if session.initial_epoch:
         model = keras.saving.load_model(run.path / GanCheckpoint.FILE)
     else:

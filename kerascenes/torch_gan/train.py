@@ -175,10 +175,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     session = open_session("torch", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
                            logdir, resume, seed, eval_samples, max_minutes)
     config, run = session.config, session.run
-    if images is None:
-        images = training_images(config)
-    if len(images) < config["batch_size"]:
-        raise KerascenesError(f"Only {len(images)} training images for --batch-size {config['batch_size']}; lower the batch size.")
+    images = training_images(config, images)
     device = device or default_device()
     torch.manual_seed(config["seed"])
     gan = TorchDCGAN(config["architecture_spec"], seed=config["seed"], device=device)
