@@ -48,6 +48,17 @@ def write_image_folder(root, classes=("alpha", "beta", "gamma"), per_class: int 
     return root
 
 
+def write_tiny_digits(path, n: int = 160):
+    """Vertical bars whose position is the label: ``n`` 28x28 uint8 images in the Keras npz layout."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((n, 28, 28), np.uint8)
+    y = rng.integers(0, 10, n)
+    for i, label in enumerate(y):
+        x[i, 4:24, 2 + 2 * label: 6 + 2 * label] = 255
+    np.savez(path, x_train=x, y_train=y, x_test=x[:32], y_test=y[:32])
+    return path
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     """A 3-class folder of 8 synthetic 40x40 grayscale PNGs per class."""

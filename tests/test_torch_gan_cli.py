@@ -12,20 +12,14 @@ from click.testing import CliRunner
 
 from kerascenes.cli.main import cli
 from kerascenes.workbook import read_workbook
+from conftest import write_tiny_digits
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Possible mode collapse"),
               pytest.mark.filterwarnings("ignore:Matrix is singular")]
 
 
 def _tiny_digits(path, n=128):
-    """Vertical bars whose position is the label, in the Keras npz layout."""
-    rng = np.random.default_rng(0)
-    x = np.zeros((n, 28, 28), np.uint8)
-    y = rng.integers(0, 10, n)
-    for i, label in enumerate(y):
-        x[i, 4:24, 2 + 2 * label: 6 + 2 * label] = 255
-    np.savez(path, x_train=x, y_train=y, x_test=x[:32], y_test=y[:32])
-    return path
+    return write_tiny_digits(path, n)
 
 
 def _invoke(args):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import logging
 from pathlib import Path
@@ -158,9 +157,3 @@ def predict_files(run_dir: str | Path, files: Sequence[str | Path], top_k: int =
         {"file": str(f), "top": [{"class": names[j], "probability": round(float(p), 6)} for j, p in zip(idx[i], val[i])]}
         for i, f in enumerate(files)
     ]
-
-
-def read_predictions_csv(path: str | Path) -> list[dict[str, str]]:
-    """Read a ``predictions.csv`` written by a run or an evaluation."""
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
