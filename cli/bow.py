@@ -33,6 +33,16 @@ def _penalty(ctx, param, value):
     return number
 
 
+def _jobs(ctx, param, value: int) -> int:
+    if value == 0 or value < -1:
+        raise click.BadParameter(f"{value} is not a worker count; use a positive number, or -1 for all cores.")
+    return value
+
+
+JOBS_OPTION = click.option("--n-jobs", "--jobs", "jobs", type=int, default=-1, show_default=True, callback=_jobs,
+                           help="Parallel workers for descriptor extraction and encoding (-1: all cores).")
+
+
 def bow_options(func):
     """Options shared by ``fit`` and ``sweep``."""
     options = [
@@ -42,7 +52,7 @@ def bow_options(func):
         click.option("--cache-dir", default=None, type=click.Path(),
                      help="Descriptor cache folder [default: <logdir>/.bow-cache]."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the descriptor cache."),
-        click.option("--jobs", type=int, default=-1, show_default=True, help="Worker threads (-1: all cores)."),
+        JOBS_OPTION,
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampling, k-means and GMM."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
@@ -121,7 +131,7 @@ def fit(data, val_data, logdir, cache_dir, no_cache, jobs, seed, quiet, detector
 @bow.command("evaluate")
 @click.argument("run_dir", type=click.Path())
 @click.option("--data", required=True, type=click.Path(), help="Images to evaluate on: DIR/<class>/<image>.")
-@click.option("--jobs", type=int, default=-1, show_default=True, help="Worker threads (-1: all cores).")
+@JOBS_OPTION
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a pickled random forest (only from trusted runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (accuracy, macro_f1, n_images, ...).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")

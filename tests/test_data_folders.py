@@ -108,3 +108,11 @@ def test_sixteen_bit_values_are_scaled_not_clipped(tmp_path):
     image.save(tmp_path / "a.png")
     value = load_image(tmp_path / "a.png")[0, 0, 0]
     assert 120 <= value <= 135
+
+
+def test_grayscale_fast_path_matches_rgb_conversion(tmp_path):
+    gray = Image.fromarray(np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8), mode="L")
+    gray.save(tmp_path / "g.png")
+    gray.convert("RGB").save(tmp_path / "rgb.png")
+    for size in (None, 24, (20, 31)):
+        np.testing.assert_array_equal(load_image(tmp_path / "g.png", size), load_image(tmp_path / "rgb.png", size))

@@ -41,6 +41,10 @@ def test_train_writes_the_run_folder(trained):
     rows = read_workbook(logdir / "overall_results.xlsx")
     assert any(row.get("run") == "tiny" for row in rows["gan"])
     assert "FD" in output and str(run_dir) in output
+    from kerascenes.gan import layout
+
+    first = layout.read_history(RunFolder.open(run_dir))[0]  # per-epoch scores of 2000 samples
+    assert first["fd_quick"] > 0 and 0 <= first["confident_share_quick"] <= 1
 
 
 def test_tensorboard_has_scalars_and_grid(trained):

@@ -170,5 +170,5 @@ def test_time_budget_ends_the_epoch_and_the_run(tmp_path):
                              eval_samples=40, verbose=0, images=digit_like_images(), max_minutes=1e-6)
     history = layout.read_history(run)
     assert [row["epoch"] for row in history] == [1]
-    assert history[0]["images_per_second"] > 0
+    assert history[0]["images_per_second"] > 0 and history[0]["fd_quick"] > 0
     assert run.read_config()["max_minutes"] == 1e-6 and (run.path / "generator.pt").is_file()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+_ORIENTATION = 0x0112  # EXIF tag
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
@@ -53,13 +54,16 @@ def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = Non
     from PIL import Image, ImageOps
 
     with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image) if image.format == "JPEG" else image
-        image = _to_rgb(image)
+        if image.format == "JPEG" and image.getexif().get(_ORIENTATION, 1) != 1:
+            image = ImageOps.exif_transpose(image)  # a rotated camera photo (this copies the image)
+        gray = image.mode == "L"  # resized as one channel, then repeated: 3x less resampling, same pixels
+        image = image if gray else _to_rgb(image)
         if size is not None:
             h, w = (size, size) if isinstance(size, int) else size
             if image.size != (w, h):
                 image = image.resize((w, h), Image.BILINEAR, reducing_gap=None)
-        return np.asarray(image, dtype=np.uint8)
+        array = np.asarray(image, dtype=np.uint8)
+        return np.repeat(array[..., None], 3, axis=2) if gray else array
 
 
 def check_image(path: str | os.PathLike) -> str | None:

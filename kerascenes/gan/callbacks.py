@@ -22,11 +22,19 @@ class GanMonitor(keras.callbacks.Callback):
             yardstick of the collapse warning.
         batch_size: images per step (for images/s).
         history: rows of earlier epochs when a run is resumed.
+        dataset: shipped classifier that scores :data:`~kerascenes.gan.layout.QUICK_SAMPLES`
+            samples after every epoch (``fd_quick``, ``confident_share_quick``).
+        seed: seed of those samples' latent vectors.
+        quick_samples: how many (0 skips the per-epoch scores).
     """
 
     def __init__(self, run: RunFolder, noise: np.ndarray, real_diversity: float, batch_size: int,
-                 history: list[dict[str, Any]] | None = None):
+                 history: list[dict[str, Any]] | None = None, dataset: str = "mnist", seed: int = 0,
+                 quick_samples: int = layout.QUICK_SAMPLES):
         super().__init__()
+        self.dataset = dataset
+        self.seed = int(seed)
+        self.quick_samples = int(quick_samples)
         self.run = run
         self.noise = np.asarray(noise, dtype=np.float32)
         self.real_diversity = float(real_diversity)
@@ -62,7 +70,10 @@ class GanMonitor(keras.callbacks.Callback):
         diversity = layout.sample_diversity(images)
         logs = dict(logs or {})
         row = {"epoch": done, **{k: float(logs.get(k, np.nan)) for k in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")},
-               "sample_diversity": diversity, "seconds": seconds,
+               "sample_diversity": diversity,
+               **layout.quick_scores(lambda z: self.model.generate(noise=z), self.dataset, self.model.latent_dim,
+                                     self.seed, self.quick_samples),
+               "seconds": seconds,
                "images_per_second": self._steps * self.batch_size / max(seconds, 1e-9)}
         self.history.append(row)
         save_image_grid(images, self.run.file(layout.grid_file(done)), columns=8, title=f"epoch {done}")

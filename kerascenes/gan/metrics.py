@@ -72,7 +72,8 @@ def class_histogram(probabilities: np.ndarray, num_classes: int | None = None) -
 
 
 def score_features(features: np.ndarray, probabilities: np.ndarray, reference: dict[str, Any],
-                   class_names: tuple[str, ...] | list[str], confidence: float = CONFIDENCE) -> dict[str, Any]:
+                   class_names: tuple[str, ...] | list[str], confidence: float = CONFIDENCE,
+                   with_kid: bool = True) -> dict[str, Any]:
     """All scores of one image set against real reference statistics.
 
     Args:
@@ -81,6 +82,7 @@ def score_features(features: np.ndarray, probabilities: np.ndarray, reference: d
         reference: ``mu``, ``sigma`` and ``features`` of real images (see :class:`DomainScorer`).
         class_names: names for the histogram.
         confidence: threshold of the confident share.
+        with_kid: compute the KID (else NaN).
 
     Returns:
         ``fd``, ``kid``, ``confident_share``, ``classes_covered`` (classes holding at least a
@@ -94,7 +96,7 @@ def score_features(features: np.ndarray, probabilities: np.ndarray, reference: d
     return {
         "n_samples": int(len(features)),
         "fd": frechet_distance(mu, sigma, reference["mu"], reference["sigma"]),
-        "kid": kernel_inception_distance(features, reference["features"]),
+        "kid": kernel_inception_distance(features, reference["features"]) if with_kid else float("nan"),
         "confident_share": float((np.asarray(probabilities).max(axis=1) >= confidence).mean()),
         "classes_covered": int((share >= 0.2 / len(class_names)).sum()),
         "class_entropy": float(-(nonzero * np.log(nonzero)).sum() / np.log(len(class_names))),
@@ -102,7 +104,8 @@ def score_features(features: np.ndarray, probabilities: np.ndarray, reference: d
     }
 
 
-def score_samples(images: np.ndarray, dataset: str, confidence: float = CONFIDENCE) -> dict[str, Any]:
+def score_samples(images: np.ndarray, dataset: str, confidence: float = CONFIDENCE,
+                  with_kid: bool = True) -> dict[str, Any]:
     """Score generated images (``(n, 28, 28)`` in [0, 1]) with the shipped ``dataset`` classifier.
 
     Returns:
@@ -113,7 +116,7 @@ def score_samples(images: np.ndarray, dataset: str, confidence: float = CONFIDEN
 
     scorer = DomainScorer.load(dataset)
     features, probabilities = scorer.predict(images)
-    scores = score_features(features, probabilities, scorer.reference, scorer.class_names, confidence)
+    scores = score_features(features, probabilities, scorer.reference, scorer.class_names, confidence, with_kid)
     meta = scorer.meta
     scores.update({
         "dataset": dataset,

@@ -93,7 +93,14 @@ class EpochLogger:
         run = self.session.run
         images = images_to_unit(gan.generate(self.noise))
         diversity = layout.sample_diversity(images)
-        row = {"epoch": epoch, **{k: float(means[k]) for k in METRIC_NAMES}, "sample_diversity": diversity,
+        config = self.session.config
+        def generate(noise: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return images_to_unit(gan.generate(torch.from_numpy(noise)))
+
+        quick = layout.quick_scores(generate, config["dataset"],
+                                    config["latent_dim"], config["seed"], config.get("quick_samples", layout.QUICK_SAMPLES))
+        row = {"epoch": epoch, **{k: float(means[k]) for k in METRIC_NAMES}, "sample_diversity": diversity, **quick,
                "seconds": seconds, "images_per_second": images_seen / max(seconds, 1e-9)}
         self.session.history.append(row)
         save_image_grid(images, run.file(layout.grid_file(epoch)), columns=8, title=f"epoch {epoch}")
