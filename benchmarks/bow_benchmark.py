@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_common import host  # noqa: E402
+
 RECIPES = {
     "default": ("kerascenes default (dense SIFT 16/24/32, Fisher vectors 64 x PCA 64, pyramid L=1, linear SVM)", []),
     "best": ("kerascenes best (as default with 128 Gaussians)", ["--vocab", "128"]),
@@ -55,9 +58,12 @@ CPU_SECONDS: list[float] = []  # CPU time (user + sys) of each finished command
 def run_recipe(key: str, data: Path, logdir: Path, jobs: int) -> dict:
     label, extra = RECIPES[key]
     with tempfile.TemporaryDirectory(prefix="bow-cache-") as cache:
-        fit_s, _ = kerascenes("bow", "fit", "--data", str(data / "train"), "--logdir", str(logdir), "--name", key,
+        name = f"{key}-{time.strftime('%Y%m%d-%H%M%S')}"  # a new folder: never evaluate an older run
+        if (logdir / name).exists():
+            raise SystemExit(f"{logdir / name} already exists; pass another --logdir.")
+        fit_s, _ = kerascenes("bow", "fit", "--data", str(data / "train"), "--logdir", str(logdir), "--name", name,
                               "--cache-dir", cache, "--jobs", str(jobs), "--quiet", *extra)
-        run = logdir / key
+        run = logdir / name
         eval_s, out = kerascenes("bow", "evaluate", str(run), "--data", str(data / "val"), "--json",
                                  "--jobs", str(jobs))
     cpu_s = CPU_SECONDS[-1] + CPU_SECONDS[-2]
@@ -88,7 +94,7 @@ def main() -> None:
               f"evaluate {r['eval_s']:.1f} s, CPU {r['cpu_s']:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)
     base = next((r for r in rows if r["key"] == "study"), None)
     print(f"\nBag of words on {args.data} (train -> val), {os.cpu_count()} cores, cold descriptor cache\n")
-    print(f"load average before: {LOAD_BEFORE}\n")
+    print(f"machine: {host()}; load average before: {LOAD_BEFORE}\n")
     print("| recipe | val accuracy | fit s | evaluate s | fit + evaluate s | CPU s | accuracy vs study | speed vs study |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:

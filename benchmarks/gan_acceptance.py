@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_common import host  # noqa: E402
+
 FD_FACTOR = 20.0
 CONFIDENT = {"mnist": ("absolute", 0.90), "fashion_mnist": ("relative", 0.90)}
 
@@ -83,6 +86,7 @@ def main() -> int:
         print(f"  {'PASS' if ok else 'FAIL'}  {key:16s} {detail}")
     print(f"  KID {scores['kid']:.4f} (real {scores['real_kid']:.4f}), classes covered {scores['classes_covered']}/10")
     print(f"  grid: {report['grid']}")
+    print(f"  machine: {host()}")
     return 0 if all(ok for ok, _ in checks.values()) else 1
 
 

@@ -17,6 +17,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def host() -> str:
+    """One line without importing TensorFlow: CPU, cores, Python and the load average."""
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return f"{cpu_model()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, load average {load}"
+
+
 def machine() -> str:
     """One line: CPU, cores, GPUs, TensorFlow/Keras versions and the load average (others' work skews timings)."""
     import keras
