@@ -49,7 +49,7 @@ def gan() -> None:
 @click.option("--framework", type=click.Choice(list(TRAINERS)), default="tf", show_default=True)
 @click.option("--arch", "architecture", type=click.Choice(list_architectures()), default=DEFAULT_ARCHITECTURE,
               show_default=True, help="Network pair; `cpu` is tuned for quick results on a CPU.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Default: the architecture's (cpu: 10, within its 12-minute budget; tutorial: 50).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Default: the architecture's (cpu: 15, within its 13.5-minute budget; tutorial: 50).")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Default: the architecture's (cpu: 32, tutorial: 256).")
 @click.option("--latent-dim", type=click.IntRange(1), default=None, help="Noise size; default: the architecture's.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(0, min_open=True), default=None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ import pytest
 def _images(n=4, size=32, seed=0):
     rng = np.random.default_rng(seed)
     smooth = rng.uniform(0, 255, (n, size // 4, size // 4, 3)).repeat(4, axis=1).repeat(4, axis=2)
-    return smooth.astype(np.float32)
+    return np.round(smooth).astype(np.float32)
 
 
 @pytest.mark.parametrize("policy", ["default", "strong"])
@@ -28,23 +26,19 @@ def test_same_seed_same_images_other_seed_other_images(policy):
     assert np.abs(a - c).mean() > 1.0 and np.abs(a - x).mean() > 1.0
 
 
-def test_opencv_warp_matches_tensorflow_warp():
-    import tensorflow as tf
+@pytest.mark.parametrize("policy", ["default", "strong"])
+def test_opencv_pass_matches_tensorflow_ops(policy):
+    from kerascenes.data.augment import augment_batch
 
-    from kerascenes.data.augment import warp_images
-
-    x = _images(n=3, size=40)
-    rows = []
-    for angle, scale, tx, ty in [(0.0, 1.0, 0.0, 0.0), (0.15, 1.1, 2.5, -1.0), (-0.2, 0.9, -3.0, 4.0)]:
-        cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
-        c = (40 - 1) / 2
-        rows.append([cos, -sin, c - cos * c + sin * c + tx, sin, cos, c - sin * c - cos * c + ty, 0, 0])
-    transforms = tf.constant(rows, tf.float32)
-    fast = np.asarray(warp_images(tf.constant(x), transforms, "opencv"))
-    reference = np.asarray(warp_images(tf.constant(x), transforms, "tensorflow"))
-    np.testing.assert_array_equal(fast[0], x[0])  # identity transform
-    inner = (slice(None), slice(6, -6), slice(6, -6))  # borders may differ by the reflection convention
-    assert np.abs(fast[inner] - reference[inner]).max() < 1.0
+    x = _images(n=6, size=40, seed=3)
+    fast = np.asarray(augment_batch(x, np.array([11, 0]), policy, backend="opencv"))
+    reference = np.asarray(augment_batch(x, np.array([11, 0]), policy, backend="tensorflow"))
+    inner = (slice(None), slice(8, -8), slice(8, -8))  # borders may differ by the reflection convention
+    assert np.abs(fast[inner] - reference[inner]).mean() < 0.5
+    assert np.percentile(np.abs(fast[inner] - reference[inner]), 99) < 2.0
+    # decoded uint8 batches (the training pipeline) give the same float32 images up to rounding
+    from_uint8 = np.asarray(augment_batch(np.round(x).astype(np.uint8), np.array([11, 0]), policy))
+    assert from_uint8.dtype == np.float32 and np.abs(from_uint8 - fast)[inner].mean() < 1.0
 
 
 def test_augmented_dataset_is_reproducible_across_runs():

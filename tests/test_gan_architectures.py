@@ -37,7 +37,7 @@ def test_registry_contents_and_defaults():
     assert len([l for l in relu32.discriminator if l["type"] == "conv"]) == 3
     cpu = get_architecture("cpu")
     assert cpu.g_optimizer.beta_1 == 0.5 and cpu.g_optimizer.learning_rate == 2e-4
-    assert cpu.max_minutes == 12.0 and 0 < cpu.ema_decay < 1 and tutorial.ema_decay == 0.0
+    assert cpu.max_minutes == 13.5 and 0 < cpu.ema_decay < 1 and tutorial.ema_decay == 0.0
 
 
 def test_replace_and_learning_rate_copy():

@@ -46,7 +46,7 @@ def image_dataset(paths: Sequence[str], labels: Sequence[int] | None, image_size
     """
     import tensorflow as tf
 
-    from kerascenes.data.augment import augment_dataset
+    from kerascenes.data.augment import augment_dataset, check_policy
 
     labels = np.full(len(paths), -1, np.int64) if labels is None else np.asarray(labels, np.int64)
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(list(paths), dtype=object).astype(str), labels))
@@ -56,9 +56,10 @@ def image_dataset(paths: Sequence[str], labels: Sequence[int] | None, image_size
     if training:
         ds = ds.shuffle(min(len(paths), 10_000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if training:
-        ds = augment_dataset(ds, augment, seed=seed)
+    if training and check_policy(augment) != "none":
+        ds = augment_dataset(ds, augment, seed=seed)  # uint8 in, float32 out
+    else:
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
