@@ -51,7 +51,6 @@ def kerascenes(*args: str) -> tuple[float, str]:
     return wall, proc.stdout
 
 
-LOAD_BEFORE = ""
 CPU_SECONDS: list[float] = []  # CPU time (user + sys) of each finished command
 
 
@@ -84,8 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     logdir = args.logdir or Path(tempfile.mkdtemp(prefix="bow-bench-"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    global LOAD_BEFORE
-    LOAD_BEFORE = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rows = []
     for key in args.recipes:  # one line per finished recipe, in case the run is cut short
         rows.append(run_recipe(key, args.data, logdir, args.jobs))
@@ -94,7 +92,7 @@ def main() -> None:
               f"evaluate {r['eval_s']:.1f} s, CPU {r['cpu_s']:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)
     base = next((r for r in rows if r["key"] == "study"), None)
     print(f"\nBag of words on {args.data} (train -> val), {os.cpu_count()} cores, cold descriptor cache\n")
-    print(f"machine: {host()}; load average before: {LOAD_BEFORE}\n")
+    print(f"machine: {host()}; load average before: {load_before}\n")
     print("| recipe | val accuracy | fit s | evaluate s | fit + evaluate s | CPU s | accuracy vs study | speed vs study |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:

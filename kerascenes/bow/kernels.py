@@ -18,6 +18,16 @@ from kerascenes.errors import KerascenesError
 KERNELS = ("linear", "rbf", "intersection", "chi2")
 
 
+HISTOGRAM_KERNELS = ("intersection", "chi2")  # defined for non-negative features only
+
+
+def check_non_negative(kernel: str, *arrays) -> None:
+    """Refuse negative features (Fisher vectors, VLAD) for a histogram kernel."""
+    if kernel in HISTOGRAM_KERNELS and any(np.min(a, initial=0) < 0 for a in arrays):
+        raise KerascenesError(f"The {kernel} kernel needs non-negative features such as word histograms; "
+                              "use a linear or RBF SVM for Fisher vectors and VLAD.")
+
+
 def intersection_kernel(X: np.ndarray, Y: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
     """Exact histogram-intersection kernel ``K[i, j] = sum_d min(X[i, d], Y[j, d])``.
 
@@ -74,9 +84,7 @@ class IntersectionMap:
 
     def transform(self, X) -> np.ndarray:
         X = np.asarray(X, np.float32)
-        if np.min(X, initial=0) < 0:
-            raise KerascenesError("The intersection kernel needs non-negative features such as word histograms; "
-                                  "use a linear or RBF SVM for Fisher vectors and VLAD.")
+        check_non_negative("intersection", X)
         L = self.period
         kappa = lambda lam: 2.0 / (np.pi * (1.0 + 4.0 * lam * lam))  # spectrum of min(x, y)
         nz = X > 0
@@ -101,9 +109,7 @@ def compute_kernel(kernel: str, X: np.ndarray, Y: np.ndarray, gamma: float | Non
     """Gram matrix between the rows of ``X`` and ``Y`` for a kernel in :data:`KERNELS`."""
     if kernel == "linear":
         return np.asarray(X, np.float32) @ np.asarray(Y, np.float32).T
-    if kernel in ("intersection", "chi2") and (np.min(X, initial=0) < 0 or np.min(Y, initial=0) < 0):
-        raise KerascenesError(f"The {kernel} kernel needs non-negative features such as word histograms; "
-                              "use a linear or RBF SVM for Fisher vectors and VLAD.")
+    check_non_negative(kernel, X, Y)
     if kernel == "intersection":
         return intersection_kernel(X, Y, n_jobs=n_jobs)
     if kernel == "rbf":
@@ -144,9 +150,7 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
             raise KerascenesError(f"Unknown kernel {self.kernel!r}; choose one of {', '.join(KERNELS)}.")
         X = np.asarray(X, np.float32)
         y = np.asarray(y)
-        if self.kernel in ("intersection", "chi2") and np.min(X, initial=0) < 0:
-            raise KerascenesError(f"The {self.kernel} kernel needs non-negative features such as word histograms; "
-                                  "use a linear or RBF SVM for Fisher vectors and VLAD.")
+        check_non_negative(self.kernel, X)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise KerascenesError(f"Training needs at least 2 classes, got {len(self.classes_)}; add images of other classes.")

@@ -74,8 +74,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         config["real_diversity"] = real_diversity(images, seed=config["seed"])
         run.write_config(config)
     monitor = GanMonitor(run, np.load(run.path / layout.FIXED_NOISE_FILE), config["real_diversity"],
-                         config["batch_size"], session.history, config["dataset"], config["seed"],
-                         config.get("quick_samples", layout.QUICK_SAMPLES))
+                         config["batch_size"], session.history, config["dataset"], config["seed"])
     checkpoint = GanCheckpoint(run, monitor, session.wall_time_offset)
     state = layout.read_state(run) or {}
     monitor.collapse_warnings = int(state.get("collapse_warnings", 0))

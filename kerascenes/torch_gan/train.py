@@ -94,12 +94,8 @@ class EpochLogger:
         images = images_to_unit(gan.generate(self.noise))
         diversity = layout.sample_diversity(images)
         config = self.session.config
-        def generate(noise: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return images_to_unit(gan.generate(torch.from_numpy(noise)))
-
-        quick = layout.quick_scores(generate, config["dataset"],
-                                    config["latent_dim"], config["seed"], config.get("quick_samples", layout.QUICK_SAMPLES))
+        quick = layout.quick_scores(lambda z: images_to_unit(gan.generate(torch.from_numpy(z))), config["dataset"],
+                                    config["latent_dim"], config["seed"])
         row = {"epoch": epoch, **{k: float(means[k]) for k in METRIC_NAMES}, "sample_diversity": diversity, **quick,
                "seconds": seconds, "images_per_second": images_seen / max(seconds, 1e-9)}
         self.session.history.append(row)
