@@ -71,3 +71,13 @@ def image_folders(tmp_path):
     train = write_image_folder(tmp_path / "train", per_class=10, seed=0)
     val = write_image_folder(tmp_path / "val", per_class=5, seed=1)
     return train, val
+
+
+@pytest.fixture
+def constant_logit_loss():
+    """d_loss of a GAN whose discriminator answers ``logit`` for every image: BCE(1 - s) on real + BCE(0) on fake."""
+    def loss(smoothing: float, logit: float = 1.0) -> float:
+        p = 1.0 / (1.0 + np.exp(-logit))
+        real = -((1 - smoothing) * np.log(p) + smoothing * np.log(1 - p))
+        return float(real - np.log(1 - p))
+    return loss

@@ -38,6 +38,9 @@ def test_registry_contents_and_defaults():
     cpu = get_architecture("cpu")
     assert cpu.g_optimizer.beta_1 == 0.5 and cpu.g_optimizer.learning_rate == 2e-4
     assert cpu.max_minutes == 13.5 and 0 < cpu.ema_decay < 1 and tutorial.ema_decay == 0.0
+    # a hidden dense layer in both networks, before the 7x7 projection and after the convolutions
+    assert [l["type"] for l in cpu.generator[:4]] == ["dense", "batchnorm", "leaky_relu", "dense"]
+    assert [l["type"] for l in cpu.discriminator[-4:]] == ["flatten", "dense", "leaky_relu", "dense"]
 
 
 def test_replace_and_learning_rate_copy():

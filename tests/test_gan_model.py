@@ -97,3 +97,13 @@ def test_weight_averaged_generator_follows_training_and_is_saved(images, tmp_pat
     again = keras.saving.load_model(tmp_path / "ema.keras")
     for a, b in zip(averaged, again.generator_ema.get_weights()):
         np.testing.assert_allclose(a, b)
+
+
+def test_label_smoothing_is_one_sided_on_real_targets(images, constant_logit_loss):
+    spec = get_architecture("cpu").replace(label_smoothing=0.2, latent_dim=8)
+    gan = DCGAN(spec, seed=4)
+    gan.compile()
+    kernel, bias = gan.discriminator.layers[-1].get_weights()
+    gan.discriminator.layers[-1].set_weights([np.zeros_like(kernel), np.ones_like(bias)])  # every logit is 1
+    metrics = gan.train_step(images[:16])
+    assert float(metrics["d_loss"]) == pytest.approx(constant_logit_loss(0.2), rel=1e-5)

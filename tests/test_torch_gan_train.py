@@ -172,3 +172,16 @@ def test_time_budget_ends_the_epoch_and_the_run(tmp_path):
     assert [row["epoch"] for row in history] == [1]
     assert history[0]["images_per_second"] > 0 and history[0]["fd_quick"] > 0
     assert run.read_config()["max_minutes"] == 1e-6 and (run.path / "generator.pt").is_file()
+
+
+def test_label_smoothing_matches_the_keras_twin(constant_logit_loss):
+    from kerascenes.gan.architectures import get_architecture
+
+    gan = TorchDCGAN(get_architecture("cpu").replace(label_smoothing=0.2, latent_dim=8), seed=4)
+    last = [m for m in gan.discriminator.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(1.0)  # every logit is 1
+    real = torch.from_numpy((digit_like_images(16).astype(np.float32)[:, None] - 127.5) / 127.5)
+    metrics = gan.train_step(real)
+    assert float(metrics["d_loss"]) == pytest.approx(constant_logit_loss(0.2), rel=1e-5)

@@ -93,7 +93,7 @@ class TorchDCGAN(nn.Module):
         real_logits = self.discriminator(real)
         fake_logits = self.discriminator(fake)
         smoothing = self.architecture.label_smoothing
-        real_target = torch.full_like(real_logits, 1.0 - 0.5 * smoothing)  # Keras' label_smoothing rule
+        real_target = torch.full_like(real_logits, 1.0 - smoothing)  # one-sided, as the Keras twin
         d_loss = (F.binary_cross_entropy_with_logits(real_logits, real_target)
                   + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
