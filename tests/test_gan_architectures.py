@@ -36,7 +36,7 @@ def test_registry_contents_and_defaults():
     assert relu32.discriminator[0]["filters"] == 32
     assert len([l for l in relu32.discriminator if l["type"] == "conv"]) == 3
     cpu = get_architecture("cpu")
-    assert cpu.g_optimizer.beta_1 == 0.5 and cpu.g_optimizer.learning_rate == 2e-4
+    assert cpu.g_optimizer.beta_1 == 0.5 and cpu.g_optimizer.learning_rate == 4e-4
     assert cpu.max_minutes == 13.5 and 0 < cpu.ema_decay < 1 and tutorial.ema_decay == 0.0
     # a hidden dense layer in both networks, before the 7x7 projection and after the convolutions
     assert [l["type"] for l in cpu.generator[:4]] == ["dense", "batchnorm", "leaky_relu", "dense"]
