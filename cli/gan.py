@@ -13,11 +13,12 @@ from typing import Callable
 import click
 
 from kerascenes.errors import KerascenesError
-from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE, list_architectures
+from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE, get_architecture, list_architectures
 
 DATASETS = ("mnist", "fashion_mnist")
 # framework -> module whose ``train_gan`` takes the same arguments and writes the same run folder
 TRAINERS = {"tf": "kerascenes.gan.train", "torch": "kerascenes.torch_gan.train"}
+_CPU, _TUTORIAL = get_architecture("cpu"), get_architecture("tutorial")  # their defaults, quoted in --help
 
 
 def load_trainer(framework: str) -> Callable:
@@ -49,8 +50,8 @@ def gan() -> None:
 @click.option("--framework", type=click.Choice(list(TRAINERS)), default="tf", show_default=True)
 @click.option("--arch", "architecture", type=click.Choice(list_architectures()), default=DEFAULT_ARCHITECTURE,
               show_default=True, help="Network pair; `cpu` is tuned for quick results on a CPU.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Default: the architecture's (cpu: 15, within its 13.5-minute budget; tutorial: 50).")
-@click.option("--batch-size", type=click.IntRange(1), default=None, help="Default: the architecture's (cpu: 32, tutorial: 256).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.epochs}, within its {_CPU.max_minutes:g}-minute budget; tutorial: {_TUTORIAL.epochs}).")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.batch_size}, tutorial: {_TUTORIAL.batch_size}).")
 @click.option("--latent-dim", type=click.IntRange(1), default=None, help="Noise size; default: the architecture's.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Adam learning rate of both networks; default: the architecture's.")
@@ -58,7 +59,7 @@ def gan() -> None:
 @click.option("--eval-samples", type=click.IntRange(100), default=10000, show_default=True,
               help="Generated images scored at the end.")
 @click.option("--max-minutes", type=click.FloatRange(0), default=None,
-              help="Training-time budget; the running epoch ends early when it is spent (default: the architecture's, cpu: 12; 0: none).")
+              help=f"Training-time budget; the running epoch ends early when it is spent (default: the architecture's, cpu: {_CPU.max_minutes:g}; 0: none).")
 @click.option("--name", default=None, help="Run folder name (default: gan-<dataset>-<arch>-<framework>-<time>).")
 @click.option("--logdir", type=click.Path(path_type=Path), default=Path("logs"), show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the run --name (or the newest unfinished one) from its last completed epoch.")
