@@ -53,6 +53,8 @@ def gan() -> None:
 @click.option("--epochs", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.epochs}, within its {_CPU.max_minutes:g}-minute budget; tutorial: {_TUTORIAL.epochs}).")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.batch_size}, tutorial: {_TUTORIAL.batch_size}).")
 @click.option("--latent-dim", type=click.IntRange(1), default=None, help="Noise size; default: the architecture's.")
+@click.option("--codes", type=click.IntRange(0), default=None,
+              help=f"Values of an InfoGAN categorical code taken from the noise (0: plain DCGAN); default: the architecture's (cpu: {_CPU.codes}).")
 @click.option("--lr", "learning_rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Adam learning rate of both networks; default: the architecture's.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -64,12 +66,12 @@ def gan() -> None:
 @click.option("--logdir", type=click.Path(path_type=Path), default=Path("logs"), show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the run --name (or the newest unfinished one) from its last completed epoch.")
 @click.option("--quiet", is_flag=True, help="No per-step progress bar.")
-def train(dataset, data, framework, architecture, epochs, batch_size, latent_dim, learning_rate, seed, eval_samples,
-          max_minutes, name, logdir, resume, quiet) -> None:
+def train(dataset, data, framework, architecture, epochs, batch_size, latent_dim, codes, learning_rate, seed,
+          eval_samples, max_minutes, name, logdir, resume, quiet) -> None:
     """Train a DCGAN; writes a run folder and a row of the workbook's gan sheet."""
     train_gan = load_trainer(framework)
     run, summary = train_gan(dataset=dataset, data=data, architecture=architecture, epochs=epochs,
-                             batch_size=batch_size, latent_dim=latent_dim, learning_rate=learning_rate, name=name,
+                             batch_size=batch_size, latent_dim=latent_dim, codes=codes, learning_rate=learning_rate, name=name,
                              logdir=logdir, resume=resume, seed=seed, eval_samples=eval_samples,
                              verbose=0 if quiet else 1,
                              **({} if max_minutes is None else {"max_minutes": max_minutes}))

@@ -15,7 +15,7 @@ from kerascenes.gan.architectures import (ARCHITECTURES, DEFAULT_ARCHITECTURE, A
 def test_specs_map_noise_to_image_and_image_to_logit(name):
     arch = get_architecture(name)
     assert output_shapes(arch.generator, (arch.latent_dim,))[-1] == (28, 28, 1)
-    assert output_shapes(arch.discriminator, arch.image_shape)[-1] == (1,)
+    assert output_shapes(arch.discriminator, arch.image_shape)[-1] == (1 + arch.codes,)
     assert arch.generator[-1]["type"] == "tanh"
 
 
@@ -39,7 +39,8 @@ def test_registry_contents_and_defaults():
     assert cpu.g_optimizer.beta_1 == 0.5 and cpu.g_optimizer.learning_rate == 4e-4
     assert cpu.max_minutes == 13.5 and 0 < cpu.ema_decay < 1 and tutorial.ema_decay == 0.0
     # a hidden dense layer in both networks, before the 7x7 projection and after the convolutions
-    assert [l["type"] for l in cpu.generator[:4]] == ["dense", "batchnorm", "leaky_relu", "dense"]
+    assert cpu.codes == 10 and tutorial.codes == relu32.codes == 0
+    assert [l["type"] for l in cpu.generator[1:5]] == ["dense", "batchnorm", "leaky_relu", "dense"]
     assert [l["type"] for l in cpu.discriminator[-4:]] == ["flatten", "dense", "leaky_relu", "dense"]
 
 

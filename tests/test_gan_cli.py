@@ -37,6 +37,11 @@ def test_train_writes_the_run_folder(trained):
     assert list((run_dir / "tensorboard").glob("events.out.tfevents*"))
     summary = RunFolder.open(run_dir).read_summary()
     assert summary["kind"] == "gan" and summary["hparams"]["latent_dim"] == 16
+    assert summary["hparams"]["codes"] == 10  # the cpu default's InfoGAN code: one grid row per value
+    assert np.load(run_dir / "fixed_noise.npy").shape == (10 * 8, 16)
+    from kerascenes.gan import layout
+
+    assert np.isfinite(layout.read_history(RunFolder.open(run_dir))[0]["info_loss"])
     assert np.isfinite(summary["metrics"]["g_loss"]) and summary["metrics"]["fd"] > 0
     rows = read_workbook(logdir / "overall_results.xlsx")
     assert any(row.get("run") == "tiny" for row in rows["gan"])
@@ -100,6 +105,9 @@ def test_user_errors_exit_2(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "No unfinished" in result.output
     result = runner.invoke(cli, ["gan", "evaluate", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(cli, ["gan", "train", "--latent-dim", "6", "--logdir", str(tmp_path)])
+    assert result.exit_code == 2 and "categorical code of 10 values" in result.output
+    assert not list(tmp_path.iterdir())  # nothing written for a rejected setting
     import kerascenes.cli.gan as gan_cli
 
     monkeypatch.setitem(gan_cli.TRAINERS, "torch", "kerascenes.torch_gan_missing_for_test")
@@ -121,7 +129,7 @@ def test_time_budget_ends_training_early(tmp_path):
     from kerascenes.gan.train import train_gan
 
     images = np.load(_tiny_digits(tmp_path / "tiny.npz"))["x_train"]
-    run, summary = train_gan(epochs=3, batch_size=16, latent_dim=8, logdir=tmp_path / "logs", name="budget",
+    run, summary = train_gan(epochs=3, batch_size=16, latent_dim=16, logdir=tmp_path / "logs", name="budget",
                              eval_samples=100, verbose=0, images=images, max_minutes=1e-6)
     assert summary["metrics"]["epochs_done"] == 1 and summary["hparams"]["epochs"] == 3
     assert summary["hparams"]["max_minutes"] == 1e-6

@@ -95,12 +95,12 @@ def test_keras_conventions_are_translated():
     limit = np.sqrt(6.0 / sum(dense.shape))
     assert float(dense.abs().max()) <= limit and float(dense.abs().max()) > 0.95 * limit
     cpu = TorchDCGAN("cpu", seed=0)
-    assert float(cpu.generator[0].weight.detach().std()) == pytest.approx(0.02, rel=0.05)
+    assert float(cpu.generator[1].weight.detach().std()) == pytest.approx(0.02, rel=0.05)  # [0]: the code
 
 
 def test_seed_makes_initialisation_reproducible():
     a, b, c = TorchDCGAN("cpu", seed=5), TorchDCGAN("cpu", seed=5), TorchDCGAN("cpu", seed=6)
-    assert torch.equal(a.generator[0].weight, b.generator[0].weight)
+    assert torch.equal(a.generator[1].weight, b.generator[1].weight)  # [0] is the weightless code layer
     assert torch.equal(a.discriminator[0].weight, b.discriminator[0].weight)
-    assert not torch.equal(a.generator[0].weight, c.generator[0].weight)
-    assert not torch.equal(a.generator[0].weight[:10, 0], a.discriminator[-1].weight[0, :10])
+    assert not torch.equal(a.generator[1].weight, c.generator[1].weight)
+    assert not torch.equal(a.generator[1].weight[:10, 0], a.discriminator[-1].weight[0, :10])

@@ -69,20 +69,20 @@ class GanMonitor(keras.callbacks.Callback):
         images = self.model.generate(noise=self.noise)
         diversity = layout.sample_diversity(images)
         logs = dict(logs or {})
-        row = {"epoch": done, **{k: float(logs.get(k, np.nan)) for k in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")},
+        row = {"epoch": done, **layout.loss_values(logs),
                "sample_diversity": diversity,
                **layout.quick_scores(lambda z: self.model.generate(noise=z), self.dataset, self.model.latent_dim,
                                      self.seed, self.quick_samples),
                "seconds": seconds,
                "images_per_second": self._steps * self.batch_size / max(seconds, 1e-9)}
         self.history.append(row)
-        save_image_grid(images, self.run.file(layout.grid_file(done)), columns=8, title=f"epoch {done}")
+        save_image_grid(images, self.run.file(layout.grid_file(done)), columns=layout.GRID_COLUMNS, title=f"epoch {done}")
         layout.write_history(self.run, self.history)
         writer = self._summary_writer()
         with writer.as_default():
-            for tag in layout.SCALAR_TAGS:
-                tf.summary.scalar(tag, row[tag], step=done)
-            grid = image_grid(images, columns=8)
+            for tag, value in layout.scalars(row):
+                tf.summary.scalar(tag, value, step=done)
+            grid = image_grid(images, columns=layout.GRID_COLUMNS)
             tf.summary.image(layout.IMAGE_TAG, grid[None, ..., None], step=done)
         writer.flush()
         if layout.warn_if_collapsed(diversity, self.real_diversity, done):

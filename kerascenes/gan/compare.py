@@ -87,7 +87,7 @@ def save_grids(panels: Sequence[np.ndarray], titles: Sequence[str], path: str | 
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 4.0), squeeze=False)
     for ax, images, title in zip(axes[0], panels, titles):
-        ax.imshow(image_grid(images, columns=8), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(image_grid(images, columns=layout.GRID_COLUMNS), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     return _save(fig, path)

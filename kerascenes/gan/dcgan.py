@@ -27,6 +27,11 @@ class DCGAN(keras.Model):
     ``d_loss`` (real + fake terms), ``d_acc_real`` and ``d_acc_fake`` (share of real / fake
     images the discriminator classifies correctly; both drift toward 0.5 at equilibrium).
 
+    With a ``categorical_code`` layer (InfoGAN) the discriminator also reads the code back
+    from each generated image; the cross-entropy of that guess, ``info_loss`` (also a
+    metric), is added with weight ``info_weight`` to both losses, so the generator learns
+    to make each code value a visibly different kind of image.
+
     Args:
         architecture: a registered name (``"cpu"``, ``"tutorial"``, ``"relu32"``), an
             :class:`Architecture` or its dict.
@@ -59,6 +64,7 @@ class DCGAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.d_acc_real_tracker = keras.metrics.Mean(name="d_acc_real")
         self.d_acc_fake_tracker = keras.metrics.Mean(name="d_acc_fake")
+        self.info_loss_tracker = keras.metrics.Mean(name="info_loss")
         # Config
         self.spec = arch
         self.latent_dim = arch.latent_dim
@@ -80,23 +86,34 @@ class DCGAN(keras.Model):
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
-        return [self.g_loss_tracker, self.d_loss_tracker, self.d_acc_real_tracker, self.d_acc_fake_tracker]
+        trackers = [self.g_loss_tracker, self.d_loss_tracker, self.d_acc_real_tracker, self.d_acc_fake_tracker]
+        return trackers + [self.info_loss_tracker] if self.spec.codes else trackers
 
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
         batch = tf.shape(real)[0]
         noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
         smooth = 1.0 - self.spec.label_smoothing
+        codes = self.spec.codes
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(noise, training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_out = self.discriminator(real, training=True)
+            fake_out = self.discriminator(fake, training=True)
+            real_logits, fake_logits = real_out[:, :1], fake_out[:, :1]
             d_loss = (self.loss_fn(tf.ones_like(real_logits) * smooth, real_logits)
                       + self.loss_fn(tf.zeros_like(fake_logits), fake_logits))
             g_loss = self.loss_fn(tf.ones_like(fake_logits), fake_logits)
+            d_total, g_total = d_loss, g_loss
+            if codes:
+                info_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+                    tf.argmax(noise[:, :codes], axis=-1), fake_out[:, 1:], from_logits=True))
+                d_total = d_loss + self.spec.info_weight * info_loss
+                g_total = g_loss + self.spec.info_weight * info_loss
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_total, d_vars), d_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
+        if codes:
+            self.info_loss_tracker.update_state(info_loss)
         if self.generator_ema is not None:
             self._update_ema()
         self.g_loss_tracker.update_state(g_loss)

@@ -35,9 +35,12 @@ HISTORY_CSV = "history.csv"
 LOSSES_PNG = "losses.png"
 EVALUATION_FILE = "evaluation.json"
 GRID_SIZE = 64
+GRID_COLUMNS = 8
 IMAGE_TAG = "samples"
-HISTORY_FIELDS = ("epoch", "g_loss", "d_loss", "d_acc_real", "d_acc_fake", "sample_diversity", "fd_quick",
-                  "confident_share_quick", "seconds", "images_per_second")
+LOSS_FIELDS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
+INFO_FIELD = "info_loss"  # only with a categorical code (InfoGAN)
+HISTORY_FIELDS = ("epoch", *LOSS_FIELDS, INFO_FIELD, "sample_diversity", "fd_quick", "confident_share_quick",
+                  "seconds", "images_per_second")
 QUICK_SAMPLES = 2000  # generated images scored after every epoch (the final evaluation uses more)
 SCALAR_TAGS = HISTORY_FIELDS[1:]
 COLLAPSE_RATIO = 0.4
@@ -48,9 +51,22 @@ def grid_file(epoch: int) -> str:
     return f"samples/epoch_{epoch:03d}.png"
 
 
-def fixed_noise(latent_dim: int, seed: int, n: int = GRID_SIZE) -> np.ndarray:
-    """The grid's latent vectors: numpy standard normal, identical for both frameworks."""
-    return np.random.default_rng(seed + 12345).standard_normal((n, latent_dim)).astype(np.float32)
+def fixed_noise(latent_dim: int, seed: int, n: int = GRID_SIZE, codes: int = 0) -> np.ndarray:
+    """The grid's latent vectors: numpy standard normal, identical for both frameworks.
+
+    With a categorical code of ``codes`` values the grid has one row of ``GRID_COLUMNS`` samples
+    per code value (``n`` is ignored): row ``r``'s first ``codes`` noise values have their
+    largest value at position ``r``.
+    """
+    if codes:
+        n = codes * GRID_COLUMNS
+    noise = np.random.default_rng(seed + 12345).standard_normal((n, latent_dim)).astype(np.float32)
+    if codes:
+        head = -np.abs(noise[:, :codes])
+        rows = np.arange(n) // GRID_COLUMNS
+        head[np.arange(n), rows] *= -1.0
+        noise[:, :codes] = head
+    return noise
 
 
 def sample_diversity(images: np.ndarray) -> float:
@@ -103,6 +119,19 @@ def quick_scores(generate: Callable[[np.ndarray], np.ndarray], dataset: str, lat
     return {"fd_quick": scores["fd"], "confident_share_quick": scores["confident_share"]}
 
 
+def loss_values(metrics: dict[str, Any]) -> dict[str, float]:
+    """The epoch's mean losses and accuracies for its history row (``info_loss`` only when trained)."""
+    row = {k: float(metrics.get(k, np.nan)) for k in LOSS_FIELDS}
+    if INFO_FIELD in metrics:
+        row[INFO_FIELD] = float(metrics[INFO_FIELD])
+    return row
+
+
+def scalars(row: dict[str, Any]) -> list[tuple[str, float]]:
+    """``(tag, value)`` of a history row for TensorBoard (the fields with a value)."""
+    return [(tag, float(row[tag])) for tag in SCALAR_TAGS if np.isfinite(row.get(tag, np.nan))]
+
+
 def write_history(run: RunFolder, rows: Sequence[dict[str, Any]]) -> None:
     """Rewrite ``history.csv`` and ``losses.png`` from all epochs so far."""
     with open(run.file(HISTORY_CSV), "w", newline="") as fh:
@@ -112,7 +141,8 @@ def write_history(run: RunFolder, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         from kerascenes.plots import plot_history
 
-        curves = {key: [row[key] for row in rows] for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")}
+        curves = {key: [row.get(key, np.nan) for row in rows] for key in (*LOSS_FIELDS, INFO_FIELD)
+                  if np.isfinite([row.get(key, np.nan) for row in rows]).any()}
         plot_history(curves, run.file(LOSSES_PNG), title="DCGAN losses and discriminator accuracy")
 
 

@@ -9,6 +9,30 @@ import keras
 from kerascenes.gan.architectures import Architecture, get_architecture
 
 
+@keras.saving.register_keras_serializable(package="kerascenes")
+class CategoricalCode(keras.layers.Layer):
+    """InfoGAN categorical code from standard-normal noise.
+
+    The first ``codes`` values of each noise vector are replaced by the one-hot vector of their
+    argmax (uniform over the ``codes`` values, since they are i.i.d.); the rest pass through.
+    The noise keeps its shape, so sampling code stays "draw ``latent_dim`` normal values".
+    """
+
+    def __init__(self, codes: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.codes = int(codes)
+
+    def call(self, noise):
+        code = keras.ops.one_hot(keras.ops.argmax(noise[:, :self.codes], axis=-1), self.codes, dtype=noise.dtype)
+        return keras.ops.concatenate([code, noise[:, self.codes:]], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "codes": self.codes}
+
+
 def _initializer(spec: dict[str, Any], seed: int | None):
     if spec["type"] == "normal":
         return keras.initializers.RandomNormal(0.0, spec.get("stddev", 0.02), seed=seed)
@@ -40,6 +64,8 @@ def build_layer(layer: dict[str, Any], kernel_init: dict[str, Any], seed: int | 
         return keras.layers.Activation("tanh")
     if kind == "dropout":
         return keras.layers.Dropout(layer["rate"])
+    if kind == "categorical_code":
+        return CategoricalCode(layer["codes"])
     raise ValueError(f"unknown layer type {kind!r}")
 
 
@@ -58,7 +84,7 @@ def build_generator(architecture: str | dict | Architecture, seed: int | None = 
 
 
 def build_discriminator(architecture: str | dict | Architecture, seed: int | None = None) -> keras.Sequential:
-    """The discriminator: ``(batch, 28, 28, 1)`` images -> ``(batch, 1)`` logits."""
+    """The discriminator: ``(batch, 28, 28, 1)`` images -> ``(batch, 1 + codes)`` logits (real/fake first)."""
     arch = get_architecture(architecture)
     return _sequential(arch.discriminator, arch.image_shape, arch.kernel_init, "discriminator",
                        None if seed is None else seed + 1000)

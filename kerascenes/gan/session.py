@@ -40,9 +40,11 @@ class Session:
 def resolve_config(framework: str, dataset: str, data: str | os.PathLike | None, architecture: str,
                    epochs: int | None, batch_size: int | None, latent_dim: int | None,
                    learning_rate: float | None, seed: int, eval_samples: int,
-                   max_minutes: float | None = None) -> dict[str, Any]:
+                   max_minutes: float | None = None, codes: int | None = None) -> dict[str, Any]:
     """Every setting of a new run, architecture defaults filled in (``max_minutes=0``: no time limit)."""
     arch = get_architecture(architecture)
+    if codes is not None:
+        arch = arch.with_codes(int(codes))
     if latent_dim is not None:
         arch = arch.replace(latent_dim=int(latent_dim))
     if learning_rate is not None:
@@ -53,7 +55,7 @@ def resolve_config(framework: str, dataset: str, data: str | os.PathLike | None,
         "kind": "gan", "framework": framework, "dataset": dataset,
         "data": None if data is None else str(Path(data).resolve()),
         "architecture": arch.name, "epochs": int(epochs or arch.epochs), "batch_size": arch.batch_size,
-        "latent_dim": arch.latent_dim, "learning_rate": arch.g_optimizer.learning_rate,
+        "latent_dim": arch.latent_dim, "codes": arch.codes, "learning_rate": arch.g_optimizer.learning_rate,
         "beta_1": arch.g_optimizer.beta_1, "seed": int(seed), "eval_samples": int(eval_samples),
         "max_minutes": (arch.max_minutes if max_minutes is None else (float(max_minutes) or None)),
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -89,7 +91,7 @@ def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike
                  batch_size: int | None = None, latent_dim: int | None = None,
                  learning_rate: float | None = None, name: str | None = None, logdir: str | os.PathLike = "logs",
                  resume: bool = False, seed: int = 0, eval_samples: int = 10000,
-                 max_minutes: float | None = None) -> Session:
+                 max_minutes: float | None = None, codes: int | None = None) -> Session:
     """Create a new run folder, or reopen an interrupted one when ``resume`` is set.
 
     On resume the saved config wins (architecture, batch size, ...); only ``epochs`` may
@@ -114,9 +116,9 @@ def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike
         history = [row for row in layout.read_history(run) if row["epoch"] <= state["epoch"]]
         return Session(run, config, int(state["epoch"]), history, float(state.get("wall_time_s", 0.0)))
     config = resolve_config(framework, dataset, data, architecture, epochs, batch_size, latent_dim,
-                            learning_rate, seed, eval_samples, max_minutes)
+                            learning_rate, seed, eval_samples, max_minutes, codes)
     run = RunFolder.create(logdir, name or default_run_name(f"gan-{dataset}-{config['architecture']}-{framework}"))
-    np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(config["latent_dim"], seed))
+    np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(config["latent_dim"], seed, codes=config["codes"]))
     run.write_config(config)
     return Session(run, config, 0, [], 0.0)
 
@@ -155,7 +157,7 @@ def finish_session(session: Session, wall_time_s: float, collapse_warnings: int 
     metrics = {
         "fd": scores["fd"], "kid": scores["kid"], "confident_share": scores["confident_share"],
         "classes_covered": scores["classes_covered"], "real_fd": scores["real_fd"], "fd_ratio": scores["fd_ratio"],
-        **{k: last.get(k) for k in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "sample_diversity")},
+        **{k: last.get(k) for k in (*layout.LOSS_FIELDS, "sample_diversity")},
         "images_per_second": float(np.mean([r["images_per_second"] for r in history])) if history else None,
         "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
         "collapse_warnings": int(collapse_warnings),
@@ -163,6 +165,7 @@ def finish_session(session: Session, wall_time_s: float, collapse_warnings: int 
     }
     hparams = {k: config[k] for k in ("framework", "dataset", "architecture", "epochs", "batch_size", "latent_dim",
                                       "learning_rate", "beta_1", "seed")}
+    hparams["codes"] = config.get("codes", 0)  # runs made before codes existed have none
     hparams["max_minutes"] = config.get("max_minutes")
     summary = {"kind": "gan", "run": run.name, "started": config["started"], "wall_time_s": round(wall_time_s, 1),
                "hparams": hparams, "metrics": metrics, "grid": layout.grid_file(len(history)) if history else None}

@@ -33,7 +33,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
               latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
               logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
               verbose: int = 1, images: np.ndarray | None = None,
-              max_minutes: float | None = None) -> tuple[RunFolder, dict]:
+              max_minutes: float | None = None, codes: int | None = None) -> tuple[RunFolder, dict]:
     """Train (or resume) a DCGAN and score it.
 
     Args:
@@ -41,6 +41,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         data: ``.npz`` or idx folder (``None``: local copy or tensorflow-datasets).
         architecture: ``"cpu"`` (default), ``"tutorial"`` or ``"relu32"``.
         epochs, batch_size, latent_dim, learning_rate: override the architecture defaults.
+        codes: values of an InfoGAN categorical code (0: none); default: the architecture's.
         name: run folder name (default ``gan-<dataset>-<arch>-tf-<time>``); with ``resume``,
             the run to continue.
         logdir: parent of the run folders; the workbook lives there.
@@ -61,7 +62,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     from kerascenes.gan.dcgan import DCGAN
 
     session = open_session("tf", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
-                           logdir, resume, seed, eval_samples, max_minutes)
+                           logdir, resume, seed, eval_samples, max_minutes, codes)
     config, run = session.config, session.run
     images = training_images(config, images)
     if session.initial_epoch:

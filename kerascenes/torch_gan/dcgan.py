@@ -17,7 +17,6 @@ from torch.nn import functional as F
 from kerascenes.gan.architectures import Architecture, OptimizerSpec, get_architecture
 from kerascenes.torch_gan.models import build_discriminator, build_generator
 
-METRIC_NAMES = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
 
 
 def make_adam(params, spec: OptimizerSpec) -> torch.optim.Adam:
@@ -89,19 +88,26 @@ class TorchDCGAN(nn.Module):
         """
         self.generator.train()
         self.discriminator.train()
-        fake = self.generator(self.noise(real.shape[0]))
-        real_logits = self.discriminator(real)
-        fake_logits = self.discriminator(fake)
+        noise = self.noise(real.shape[0])
+        fake = self.generator(noise)
+        real_out = self.discriminator(real)
+        fake_out = self.discriminator(fake)
+        real_logits, fake_logits = real_out[:, :1], fake_out[:, :1]
         smoothing = self.architecture.label_smoothing
         real_target = torch.full_like(real_logits, 1.0 - smoothing)  # one-sided, as the Keras twin
         d_loss = (F.binary_cross_entropy_with_logits(real_logits, real_target)
                   + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        d_total, g_total, codes = d_loss, g_loss, self.architecture.codes
+        if codes:
+            info_loss = F.cross_entropy(fake_out[:, 1:], noise[:, :codes].argmax(dim=1))
+            d_total = d_loss + self.architecture.info_weight * info_loss
+            g_total = g_loss + self.architecture.info_weight * info_loss
 
         d_params = [p for p in self.discriminator.parameters()]
         g_params = [p for p in self.generator.parameters()]
-        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
-        g_grads = torch.autograd.grad(g_loss, g_params)
+        d_grads = torch.autograd.grad(d_total, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_total, g_params)
         for p, g in zip(d_params, d_grads):
             p.grad = g
         for p, g in zip(g_params, g_grads):
@@ -112,12 +118,15 @@ class TorchDCGAN(nn.Module):
         if self.generator_ema is not None:
             self._update_ema()
         with torch.no_grad():
-            return {
+            metrics = {
                 "g_loss": g_loss.detach(),
                 "d_loss": d_loss.detach(),
                 "d_acc_real": (real_logits > 0).float().mean(),
                 "d_acc_fake": (fake_logits < 0).float().mean(),
             }
+            if codes:
+                metrics["info_loss"] = info_loss.detach()
+            return metrics
 
     @torch.no_grad()
     def generate(self, noise: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,7 @@ def generate_from_run(run_dir: str | os.PathLike | Path, n: int = 64, seed: int 
     for TensorFlow runs, so a seed picks the same noise in both frameworks.
     """
     generator = load_generator(run_dir)
-    latent_dim = generator[0].in_features
+    latent_dim = generator.input_shape[0]
     noise = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
     out = []
     with torch.no_grad():

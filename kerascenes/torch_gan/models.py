@@ -100,6 +100,21 @@ class ChannelsLastFlatten(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
+class CategoricalCode(nn.Module):
+    """The first ``codes`` noise values -> the one-hot vector of their argmax (as the Keras layer)."""
+
+    def __init__(self, codes: int):
+        super().__init__()
+        self.codes = int(codes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        code = F.one_hot(x[:, :self.codes].argmax(dim=1), self.codes).to(x.dtype)
+        return torch.cat([code, x[:, self.codes:]], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"codes={self.codes}"
+
+
 def build_layer(layer: dict[str, Any], input_shape: tuple[int, ...]) -> nn.Module:
     """The torch module of one layer dict.
 
@@ -138,6 +153,8 @@ def build_layer(layer: dict[str, Any], input_shape: tuple[int, ...]) -> nn.Modul
         return nn.Tanh()
     if kind == "dropout":
         return nn.Dropout(layer["rate"])
+    if kind == "categorical_code":
+        return CategoricalCode(layer["codes"])
     raise ValueError(f"unknown layer type {kind!r}")
 
 
@@ -164,10 +181,12 @@ def initialize(module: nn.Module, kernel_init: dict[str, Any]) -> nn.Module:
 
 
 class ImageSequential(nn.Sequential):
-    """A ``Sequential`` that remembers the channels-last output shape of every layer."""
+    """A ``Sequential`` that remembers its input and the output of every layer (shapes channels-last)."""
 
-    def __init__(self, layers: list[nn.Module], shapes: list[tuple[int, ...]], name: str):
+    def __init__(self, layers: list[nn.Module], shapes: list[tuple[int, ...]], name: str,
+                 input_shape: tuple[int, ...]):
         super().__init__(*layers)
+        self.input_shape = tuple(input_shape)
         self.shapes = shapes
         self.name = name
 
@@ -176,7 +195,7 @@ def _sequential(layers, input_shape, kernel_init, name: str) -> ImageSequential:
     shapes = output_shapes(layers, input_shape)
     inputs = [tuple(input_shape)] + shapes[:-1]
     modules = [build_layer(layer, shape) for layer, shape in zip(layers, inputs)]
-    return initialize(ImageSequential(modules, shapes, name), kernel_init)
+    return initialize(ImageSequential(modules, shapes, name, input_shape), kernel_init)
 
 
 def build_generator(architecture: str | dict | Architecture, seed: int | None = None) -> ImageSequential:
@@ -188,7 +207,7 @@ def build_generator(architecture: str | dict | Architecture, seed: int | None = 
 
 
 def build_discriminator(architecture: str | dict | Architecture, seed: int | None = None) -> ImageSequential:
-    """The discriminator: ``(n, 1, 28, 28)`` images -> ``(n, 1)`` logits."""
+    """The discriminator: ``(n, 1, 28, 28)`` images -> ``(n, 1 + codes)`` logits (real/fake first)."""
     arch = get_architecture(architecture)
     if seed is not None:
         torch.manual_seed(seed + 1000)

@@ -20,7 +20,7 @@ from kerascenes.gan import layout
 from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE
 from kerascenes.gan.session import Session, finish_session, open_session, real_diversity, training_images
 from kerascenes.runs import RunFolder
-from kerascenes.torch_gan.dcgan import METRIC_NAMES, TorchDCGAN
+from kerascenes.torch_gan.dcgan import TorchDCGAN
 
 CHECKPOINT_FILE = f"{layout.CHECKPOINT_DIR}/dcgan.pt"
 
@@ -96,14 +96,14 @@ class EpochLogger:
         config = self.session.config
         quick = layout.quick_scores(lambda z: images_to_unit(gan.generate(torch.from_numpy(z))), config["dataset"],
                                     config["latent_dim"], config["seed"])
-        row = {"epoch": epoch, **{k: float(means[k]) for k in METRIC_NAMES}, "sample_diversity": diversity, **quick,
+        row = {"epoch": epoch, **layout.loss_values(means), "sample_diversity": diversity, **quick,
                "seconds": seconds, "images_per_second": images_seen / max(seconds, 1e-9)}
         self.session.history.append(row)
-        save_image_grid(images, run.file(layout.grid_file(epoch)), columns=8, title=f"epoch {epoch}")
+        save_image_grid(images, run.file(layout.grid_file(epoch)), columns=layout.GRID_COLUMNS, title=f"epoch {epoch}")
         layout.write_history(run, self.session.history)
-        for tag in layout.SCALAR_TAGS:
-            self.writer.add_scalar(tag, row[tag], global_step=epoch)
-        self.writer.add_image(layout.IMAGE_TAG, image_grid(images, columns=8)[None], global_step=epoch,
+        for tag, value in layout.scalars(row):
+            self.writer.add_scalar(tag, value, global_step=epoch)
+        self.writer.add_image(layout.IMAGE_TAG, image_grid(images, columns=layout.GRID_COLUMNS)[None], global_step=epoch,
                               dataformats="CHW")
         self.writer.flush()
         if layout.warn_if_collapsed(diversity, self.real_diversity, epoch):
@@ -129,7 +129,7 @@ def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: b
     Returns:
         The mean metrics and the number of steps taken.
     """
-    totals = {k: torch.zeros((), device=x.device) for k in METRIC_NAMES}
+    totals: dict[str, torch.Tensor] = {}
     index = torch.from_numpy(batches).to(x.device)
     steps = range(len(batches))
     if progress:
@@ -139,8 +139,8 @@ def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: b
     taken = 0
     for step in steps:
         metrics = gan.train_step(x[index[step]])
-        for k in METRIC_NAMES:
-            totals[k] += metrics[k]
+        for k, value in metrics.items():
+            totals[k] = totals[k] + value if k in totals else value
         taken += 1
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -152,7 +152,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
               latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
               logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
               verbose: int = 1, images: np.ndarray | None = None, max_minutes: float | None = None,
-              device: str | None = None) -> tuple[RunFolder, dict]:
+              device: str | None = None, codes: int | None = None) -> tuple[RunFolder, dict]:
     """Train (or resume) a DCGAN with PyTorch and score it.
 
     Args:
@@ -160,6 +160,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         data: ``.npz`` or idx folder (``None``: local copy or tensorflow-datasets).
         architecture: ``"cpu"`` (default), ``"tutorial"`` or ``"relu32"``.
         epochs, batch_size, latent_dim, learning_rate: override the architecture defaults.
+        codes: values of an InfoGAN categorical code (0: none); default: the architecture's.
         name: run folder name (default ``gan-<dataset>-<arch>-torch-<time>``); with ``resume``,
             the run to continue.
         logdir: parent of the run folders; the workbook lives there.
@@ -176,7 +177,7 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         ``(run_folder, summary)``.
     """
     session = open_session("torch", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
-                           logdir, resume, seed, eval_samples, max_minutes)
+                           logdir, resume, seed, eval_samples, max_minutes, codes)
     config, run = session.config, session.run
     images = training_images(config, images)
     device = device or default_device()
