@@ -75,6 +75,17 @@ def test_sample_png_and_npy(trained, tmp_path):
     assert result.exit_code == 2 and ".png" in result.output
 
 
+def test_a_fresh_process_loads_the_generator_with_its_code_layer(trained, tmp_path):
+    import subprocess
+    import sys
+
+    run_dir = trained[0]
+    out = tmp_path / "fresh.npy"
+    subprocess.run([sys.executable, "-m", "kerascenes.cli.main", "gan", "sample", str(run_dir), "--n", "4",
+                    "--out", str(out)], check=True, capture_output=True)
+    assert np.load(out).shape == (4, 28, 28)
+
+
 def test_evaluate_json(trained):
     result = CliRunner().invoke(cli, ["gan", "evaluate", str(trained[0]), "--n", "150", "--json"])
     assert result.exit_code == 0, result.output
