@@ -39,15 +39,15 @@ def test_registry_contents_and_defaults():
     assert cpu.g_optimizer.beta_1 == 0.5 and cpu.g_optimizer.learning_rate == 4e-4
     assert cpu.max_minutes == 13.5 and 0 < cpu.ema_decay < 1 and tutorial.ema_decay == 0.0
     # a hidden dense layer in both networks, before the 7x7 projection and after the convolutions
-    assert cpu.codes == 10 and tutorial.codes == relu32.codes == 0
+    assert cpu.codes == 20 and tutorial.codes == relu32.codes == 0
     assert [l["type"] for l in cpu.generator[1:5]] == ["dense", "batchnorm", "leaky_relu", "dense"]
     assert [l["type"] for l in cpu.discriminator[-4:]] == ["flatten", "dense", "leaky_relu", "dense"]
 
 
 def test_replace_and_learning_rate_copy():
-    arch = get_architecture("cpu").with_learning_rate(1e-3).replace(latent_dim=16)
+    arch = get_architecture("cpu").with_learning_rate(1e-3).replace(latent_dim=24)
     assert arch.g_optimizer.learning_rate == arch.d_optimizer.learning_rate == 1e-3
-    assert arch.latent_dim == 16 and get_architecture("cpu").latent_dim != 16
+    assert arch.latent_dim == 24 and get_architecture("cpu").latent_dim != 24
 
 
 def test_unknown_name_suggests_close_matches():

@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
     data = _tiny_digits(root / "tiny.npz")
     logdir = root / "logs"
     args = ["gan", "train", "--dataset", "mnist", "--data", str(data), "--epochs", "1", "--batch-size", "64",
-            "--latent-dim", "16", "--eval-samples", "200", "--name", "tiny", "--logdir", str(logdir), "--quiet"]
+            "--latent-dim", "24", "--eval-samples", "200", "--name", "tiny", "--logdir", str(logdir), "--quiet"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return logdir / "tiny", data, logdir, result.output
@@ -36,9 +36,9 @@ def test_train_writes_the_run_folder(trained):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "tensorboard").glob("events.out.tfevents*"))
     summary = RunFolder.open(run_dir).read_summary()
-    assert summary["kind"] == "gan" and summary["hparams"]["latent_dim"] == 16
-    assert summary["hparams"]["codes"] == 10  # the cpu default's InfoGAN code: one grid row per value
-    assert np.load(run_dir / "fixed_noise.npy").shape == (10 * 8, 16)
+    assert summary["kind"] == "gan" and summary["hparams"]["latent_dim"] == 24
+    assert summary["hparams"]["codes"] == 20  # the cpu default's InfoGAN code: one grid row per value
+    assert np.load(run_dir / "fixed_noise.npy").shape == (20 * 8, 24)
     from kerascenes.gan import layout
 
     assert np.isfinite(layout.read_history(RunFolder.open(run_dir))[0]["info_loss"])
@@ -104,7 +104,7 @@ def test_resume_continues_from_last_epoch(trained):
     assert [line.split(",")[0] for line in history[1:]] == ["1", "2"]
     assert (run_dir / "samples/epoch_002.png").is_file()
     assert json.loads((run_dir / "checkpoint/state.json").read_text())["epoch"] == 2
-    assert RunFolder.open(run_dir).read_config()["latent_dim"] == 16  # the saved settings win
+    assert RunFolder.open(run_dir).read_config()["latent_dim"] == 24  # the saved settings win
     again = CliRunner().invoke(cli, ["gan", "train", "--data", str(data), "--epochs", "2", "--name", "tiny",
                                      "--logdir", str(logdir), "--resume"])
     assert again.exit_code == 2 and "already trained 2 of 2" in again.output
@@ -117,7 +117,7 @@ def test_user_errors_exit_2(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["gan", "evaluate", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(cli, ["gan", "train", "--latent-dim", "6", "--logdir", str(tmp_path)])
-    assert result.exit_code == 2 and "categorical code of 10 values" in result.output
+    assert result.exit_code == 2 and "categorical code of 20 values" in result.output
     assert not list(tmp_path.iterdir())  # nothing written for a rejected setting
     import kerascenes.cli.gan as gan_cli
 
@@ -140,7 +140,7 @@ def test_time_budget_ends_training_early(tmp_path):
     from kerascenes.gan.train import train_gan
 
     images = np.load(_tiny_digits(tmp_path / "tiny.npz"))["x_train"]
-    run, summary = train_gan(epochs=3, batch_size=16, latent_dim=16, logdir=tmp_path / "logs", name="budget",
+    run, summary = train_gan(epochs=3, batch_size=16, latent_dim=24, logdir=tmp_path / "logs", name="budget",
                              eval_samples=100, verbose=0, images=images, max_minutes=1e-6)
     assert summary["metrics"]["epochs_done"] == 1 and summary["hparams"]["epochs"] == 3
     assert summary["hparams"]["max_minutes"] == 1e-6

@@ -32,7 +32,7 @@ def test_relu32_and_cpu_build_with_spec_settings():
 
 
 def test_train_step_tracks_finite_metrics_and_updates_both_networks(images):
-    gan = DCGAN("cpu", latent_dim=16, seed=1)
+    gan = DCGAN("cpu", latent_dim=24, seed=1)
     gan.compile()
     g_before = [w.copy() for w in gan.generator.get_weights()]
     d_before = [w.copy() for w in gan.discriminator.get_weights()]
@@ -50,7 +50,7 @@ def test_train_step_tracks_finite_metrics_and_updates_both_networks(images):
 
 
 def test_custom_optimizers_and_loss_are_used(images):
-    gan = DCGAN("cpu", latent_dim=16, seed=2)
+    gan = DCGAN("cpu", latent_dim=24, seed=2)
     gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.02),
                 loss_fn=keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1))
     gan.fit(images, batch_size=32, epochs=1, verbose=0)
@@ -66,7 +66,7 @@ def test_get_config_round_trip():
 
 
 def test_save_and_reload_keeps_weights_and_optimizer_state(images, tmp_path):
-    gan = DCGAN("cpu", latent_dim=16, seed=3)
+    gan = DCGAN("cpu", latent_dim=24, seed=3)
     gan.compile()
     gan.fit(images, batch_size=32, epochs=1, verbose=0)
     path = tmp_path / "gan.keras"
@@ -84,7 +84,7 @@ def test_save_and_reload_keeps_weights_and_optimizer_state(images, tmp_path):
 
 
 def test_weight_averaged_generator_follows_training_and_is_saved(images, tmp_path):
-    arch = get_architecture("cpu").replace(latent_dim=16, ema_decay=0.9)
+    arch = get_architecture("cpu").replace(latent_dim=24, ema_decay=0.9)
     gan = DCGAN(arch, seed=4)
     gan.compile()
     initial = [w.copy() for w in gan.generator_ema.get_weights()]
@@ -100,7 +100,7 @@ def test_weight_averaged_generator_follows_training_and_is_saved(images, tmp_pat
 
 
 def test_label_smoothing_is_one_sided_on_real_targets(images, constant_logit_loss):
-    spec = get_architecture("cpu").replace(label_smoothing=0.2, latent_dim=16)
+    spec = get_architecture("cpu").replace(label_smoothing=0.2, latent_dim=24)
     gan = DCGAN(spec, seed=4)
     gan.compile()
     kernel, bias = gan.discriminator.layers[-1].get_weights()

@@ -177,7 +177,7 @@ def test_time_budget_ends_the_epoch_and_the_run(tmp_path):
 def test_label_smoothing_matches_the_keras_twin(constant_logit_loss):
     from kerascenes.gan.architectures import get_architecture
 
-    gan = TorchDCGAN(get_architecture("cpu").replace(label_smoothing=0.2, latent_dim=16), seed=4)
+    gan = TorchDCGAN(get_architecture("cpu").replace(label_smoothing=0.2, latent_dim=24), seed=4)
     last = [m for m in gan.discriminator.modules() if isinstance(m, torch.nn.Linear)][-1]
     with torch.no_grad():
         last.weight.zero_()
