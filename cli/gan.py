@@ -13,7 +13,7 @@ from typing import Callable
 import click
 
 from kerascenes.errors import KerascenesError
-from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE, get_architecture, list_architectures
+from kerascenes.gan.architectures import DATASET_CODES, DEFAULT_ARCHITECTURE, get_architecture, list_architectures
 
 DATASETS = ("mnist", "fashion_mnist")
 # framework -> module whose ``train_gan`` takes the same arguments and writes the same run folder
@@ -54,7 +54,7 @@ def gan() -> None:
 @click.option("--batch-size", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.batch_size}, tutorial: {_TUTORIAL.batch_size}).")
 @click.option("--latent-dim", type=click.IntRange(1), default=None, help="Noise size; default: the architecture's.")
 @click.option("--codes", type=click.IntRange(0), default=None,
-              help=f"Values of an InfoGAN categorical code taken from the noise (0: plain DCGAN); default: the architecture's (cpu: {_CPU.codes}).")
+              help=f"Values of an InfoGAN categorical code taken from the noise (0: plain DCGAN); default: the architecture's (cpu: {_CPU.codes}; {DATASET_CODES[('cpu', 'fashion_mnist')]} on fashion_mnist).")
 @click.option("--lr", "learning_rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Adam learning rate of both networks; default: the architecture's.")
 @click.option("--seed", type=int, default=0, show_default=True)

@@ -126,3 +126,14 @@ def test_torch_twin_computes_the_same_code_and_info_loss(images, constant_logit_
     assert float(metrics["d_loss"]) == pytest.approx(constant_logit_loss(0.0), rel=1e-5)
     assert float(metrics["info_loss"]) == pytest.approx(np.log(4), rel=1e-5)
     assert last.bias[1:].abs().max() > 0
+
+
+def test_code_size_defaults_per_dataset_and_the_option_wins():
+    from kerascenes.gan.session import resolve_config
+
+    def codes(dataset, **kw):
+        return resolve_config("tf", dataset, None, "cpu", None, None, None, None, 0, 100, **kw)["codes"]
+
+    assert codes("mnist") == 20 and codes("fashion_mnist") == 10
+    assert codes("fashion_mnist", codes=0) == 0 and codes("mnist", codes=5) == 5
+    assert resolve_config("tf", "fashion_mnist", None, "tutorial", None, None, None, None, 0, 100)["codes"] == 0

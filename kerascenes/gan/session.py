@@ -18,7 +18,7 @@ import numpy as np
 
 from kerascenes.errors import KerascenesError
 from kerascenes.gan import layout
-from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE, get_architecture
+from kerascenes.gan.architectures import DATASET_CODES, DEFAULT_ARCHITECTURE, get_architecture
 from kerascenes.runs import RunFolder, default_run_name
 
 
@@ -43,6 +43,8 @@ def resolve_config(framework: str, dataset: str, data: str | os.PathLike | None,
                    max_minutes: float | None = None, codes: int | None = None) -> dict[str, Any]:
     """Every setting of a new run, architecture defaults filled in (``max_minutes=0``: no time limit)."""
     arch = get_architecture(architecture)
+    if codes is None:
+        codes = DATASET_CODES.get((arch.name, dataset))
     if codes is not None:
         arch = arch.with_codes(int(codes))
     if latent_dim is not None:
