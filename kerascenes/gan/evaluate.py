@@ -38,12 +38,11 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
         return module.generate_from_run(run.path, n=n, seed=seed)
     import keras
 
+    import kerascenes.gan.models  # noqa: F401 - registers the CategoricalCode layer for deserialisation
     from kerascenes.gan.callbacks import GanCheckpoint
 
     generator_file = run.path / layout.GENERATOR_FILE["tf"]
     checkpoint = run.path / GanCheckpoint.FILE
-    import kerascenes.gan.models  # noqa: F401 - registers the CategoricalCode layer for deserialisation
-
     if generator_file.is_file():
         generator = keras.saving.load_model(generator_file, compile=False)
     elif checkpoint.is_file():

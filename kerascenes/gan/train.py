@@ -41,7 +41,8 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
         data: ``.npz`` or idx folder (``None``: local copy or tensorflow-datasets).
         architecture: ``"cpu"`` (default), ``"tutorial"`` or ``"relu32"``.
         epochs, batch_size, latent_dim, learning_rate: override the architecture defaults.
-        codes: values of an InfoGAN categorical code (0: none); default: the architecture's.
+        codes: values of an InfoGAN categorical code (0: none); default: the architecture's, or
+            its size for ``dataset`` in ``architectures.DATASET_CODES``.
         name: run folder name (default ``gan-<dataset>-<arch>-tf-<time>``); with ``resume``,
             the run to continue.
         logdir: parent of the run folders; the workbook lives there.

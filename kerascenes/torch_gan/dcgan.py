@@ -18,7 +18,6 @@ from kerascenes.gan.architectures import Architecture, OptimizerSpec, get_archit
 from kerascenes.torch_gan.models import build_discriminator, build_generator
 
 
-
 def make_adam(params, spec: OptimizerSpec) -> torch.optim.Adam:
     """Adam configured like ``keras.optimizers.Adam`` (Keras' epsilon is 1e-7, torch's 1e-8)."""
     return torch.optim.Adam(params, lr=spec.learning_rate, betas=(spec.beta_1, spec.beta_2), eps=spec.epsilon)
