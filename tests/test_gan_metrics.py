@@ -54,6 +54,17 @@ def test_sample_diversity_and_collapse_message():
         assert layout.warn_if_collapsed(0.0, 0.4, 1)
 
 
+def test_sample_noise_is_seeded_and_to_unit_maps_generator_range():
+    a, b = layout.sample_noise(5, 7, seed=3), layout.sample_noise(5, 7, seed=3)
+    assert a.shape == (5, 7) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, layout.sample_noise(5, 7, seed=4))
+    np.testing.assert_array_equal(layout.sample_noise(2, 7, seed=3), a[:2])  # a prefix of a longer draw
+    images = layout.to_unit(np.array([-1.5, -1.0, 0.0, 0.5, 1.0, 2.0]))
+    np.testing.assert_allclose(images, [0.0, 0.0, 0.5, 0.75, 1.0, 1.0])
+    assert images.dtype == np.float32
+
+
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
 def test_shipped_classifiers_are_small_and_score_numpy_samples(dataset):
     assert classifier_path(dataset).stat().st_size < 1_500_000

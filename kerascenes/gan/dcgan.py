@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascenes.gan import layout
 from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE, Architecture, OptimizerSpec, get_architecture
 from kerascenes.gan.models import build_discriminator, build_generator
 
@@ -163,7 +164,7 @@ class DCGAN(keras.Model):
     # -- sampling -----------------------------------------------------------------------
     def noise(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` standard-normal latent vectors from a numpy seed (reproducible across runs)."""
-        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return layout.sample_noise(n, self.latent_dim, seed)
 
     def generate(self, n: int | None = None, seed: int = 0, noise: np.ndarray | None = None,
                  batch_size: int = 500) -> np.ndarray:
@@ -172,4 +173,4 @@ class DCGAN(keras.Model):
         out = [np.asarray(self.sampler(noise[i:i + batch_size], training=False))
                for i in range(0, len(noise), batch_size)]
         images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
-        return np.clip((images[..., 0] + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+        return layout.to_unit(images[..., 0])

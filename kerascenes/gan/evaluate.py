@@ -51,10 +51,10 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
         generator = keras.saving.load_model(checkpoint, compile=False).sampler
     else:
         raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['tf']} or checkpoint); train at least one epoch.")
-    noise = np.random.default_rng(seed).standard_normal((n, config["latent_dim"])).astype(np.float32)
+    noise = layout.sample_noise(n, config["latent_dim"], seed)
     out = [np.asarray(generator(noise[i:i + 500], training=False)) for i in range(0, n, 500)]
     images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
-    return np.clip((images[..., 0] + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return layout.to_unit(images[..., 0])
 
 
 def evaluate_run(run_dir: str | os.PathLike, n: int = 10000, seed: int = 0) -> dict[str, Any]:

@@ -51,6 +51,16 @@ def grid_file(epoch: int) -> str:
     return f"samples/epoch_{epoch:03d}.png"
 
 
+def sample_noise(n: int, latent_dim: int, seed: int) -> np.ndarray:
+    """``n`` standard-normal latent vectors from numpy: a seed gives the same noise in both frameworks."""
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def to_unit(images: np.ndarray) -> np.ndarray:
+    """Generator output in [-1, 1] -> float32 images in [0, 1] (values outside are clipped)."""
+    return np.clip((np.asarray(images) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+
+
 def fixed_noise(latent_dim: int, seed: int, n: int = GRID_SIZE, codes: int = 0) -> np.ndarray:
     """The grid's latent vectors: numpy standard normal, identical for both frameworks.
 
@@ -60,7 +70,7 @@ def fixed_noise(latent_dim: int, seed: int, n: int = GRID_SIZE, codes: int = 0) 
     """
     if codes:
         n = codes * GRID_COLUMNS
-    noise = np.random.default_rng(seed + 12345).standard_normal((n, latent_dim)).astype(np.float32)
+    noise = sample_noise(n, latent_dim, seed + 12345)
     if codes:
         head = -np.abs(noise[:, :codes])
         rows = np.arange(n) // GRID_COLUMNS
@@ -114,7 +124,7 @@ def quick_scores(generate: Callable[[np.ndarray], np.ndarray], dataset: str, lat
         return {"fd_quick": float("nan"), "confident_share_quick": float("nan")}
     from kerascenes.gan.metrics import score_samples
 
-    noise = np.random.default_rng(seed + 54321).standard_normal((n, latent_dim)).astype(np.float32)
+    noise = sample_noise(n, latent_dim, seed + 54321)
     scores = score_samples(generate(noise), dataset, with_kid=False)
     return {"fd_quick": scores["fd"], "confident_share_quick": scores["confident_share"]}
 

@@ -41,16 +41,16 @@ def generate_from_run(run_dir: str | os.PathLike | Path, n: int = 64, seed: int 
                       batch_size: int = 500) -> np.ndarray:
     """``n`` generated images in [0, 1], shape ``(n, 28, 28)``, float32.
 
-    The latent vectors come from numpy (``default_rng(seed).standard_normal``), exactly as
-    for TensorFlow runs, so a seed picks the same noise in both frameworks.
+    The latent vectors come from ``layout.sample_noise``, exactly as for TensorFlow runs, so a
+    seed picks the same noise in both frameworks.
     """
     generator = load_generator(run_dir)
     latent_dim = generator.input_shape[0]
-    noise = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+    noise = layout.sample_noise(n, latent_dim, seed)
     out = []
     with torch.no_grad():
         for start in range(0, n, batch_size):
             images = generator(torch.from_numpy(noise[start:start + batch_size]))
             out.append(images[:, 0].numpy())
     images = np.concatenate(out) if out else np.zeros((0, 28, 28), np.float32)
-    return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return layout.to_unit(images)

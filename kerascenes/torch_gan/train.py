@@ -115,8 +115,7 @@ class EpochLogger:
 
 def images_to_unit(images: torch.Tensor) -> np.ndarray:
     """Generator output ``(n, 1, 28, 28)`` in [-1, 1] -> numpy ``(n, 28, 28)`` in [0, 1]."""
-    array = images.detach().float().cpu().numpy()[:, 0]
-    return np.clip((array + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return layout.to_unit(images.detach().float().cpu().numpy()[:, 0])
 
 
 def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: bool = False,
