@@ -54,7 +54,7 @@ def test_sample_diversity_and_collapse_message():
         assert layout.warn_if_collapsed(0.0, 0.4, 1)
 
 
-def test_sample_noise_is_seeded_and_to_unit_maps_generator_range():
+def test_sample_noise_is_seeded_and_generated_images_are_batched_into_unit_range():
     a, b = layout.sample_noise(5, 7, seed=3), layout.sample_noise(5, 7, seed=3)
     assert a.shape == (5, 7) and a.dtype == np.float32
     np.testing.assert_array_equal(a, b)
@@ -63,6 +63,17 @@ def test_sample_noise_is_seeded_and_to_unit_maps_generator_range():
     images = layout.to_unit(np.array([-1.5, -1.0, 0.0, 0.5, 1.0, 2.0]))
     np.testing.assert_allclose(images, [0.0, 0.0, 0.5, 0.75, 1.0, 1.0])
     assert images.dtype == np.float32
+    calls = []
+
+    def generate(z):  # a batch of latent vectors -> (b, 28, 28) in [-1, 1]
+        calls.append(len(z))
+        return np.tanh(np.repeat(z[:, :1, None], 28, axis=1).repeat(28, axis=2))
+
+    batched = layout.generate_images(generate, a, batch_size=2)
+    assert calls == [2, 2, 1] and batched.shape == (5, 28, 28) and batched.dtype == np.float32
+    np.testing.assert_allclose(batched, layout.generate_images(generate, a, batch_size=500))
+    np.testing.assert_allclose(batched[:, 0, 0], (np.tanh(a[:, 0]) + 1) / 2, rtol=1e-6)
+    assert layout.generate_images(generate, a[:0]).shape == (0, 28, 28)
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])

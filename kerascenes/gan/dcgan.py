@@ -170,7 +170,4 @@ class DCGAN(keras.Model):
                  batch_size: int = 500) -> np.ndarray:
         """Images in [0, 1], shape ``(n, 28, 28)``, from ``noise`` or from ``n`` seeded vectors."""
         noise = self.noise(int(n), seed) if noise is None else np.asarray(noise, dtype=np.float32)
-        out = [np.asarray(self.sampler(noise[i:i + batch_size], training=False))
-               for i in range(0, len(noise), batch_size)]
-        images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
-        return layout.to_unit(images[..., 0])
+        return layout.generate_images(lambda z: np.asarray(self.sampler(z, training=False))[..., 0], noise, batch_size)

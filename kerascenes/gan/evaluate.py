@@ -52,9 +52,7 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
     else:
         raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['tf']} or checkpoint); train at least one epoch.")
     noise = layout.sample_noise(n, config["latent_dim"], seed)
-    out = [np.asarray(generator(noise[i:i + 500], training=False)) for i in range(0, n, 500)]
-    images = np.concatenate(out) if out else np.zeros((0, 28, 28, 1), np.float32)
-    return layout.to_unit(images[..., 0])
+    return layout.generate_images(lambda z: np.asarray(generator(z, training=False))[..., 0], noise)
 
 
 def evaluate_run(run_dir: str | os.PathLike, n: int = 10000, seed: int = 0) -> dict[str, Any]:

@@ -61,6 +61,16 @@ def to_unit(images: np.ndarray) -> np.ndarray:
     return np.clip((np.asarray(images) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
 
+def generate_images(generate: Callable[[np.ndarray], np.ndarray], noise: np.ndarray,
+                    batch_size: int = 500) -> np.ndarray:
+    """Images in [0, 1], ``(n, 28, 28)`` float32, from ``generate`` applied to ``noise`` in batches.
+
+    ``generate`` maps a batch of latent vectors to generator output ``(b, 28, 28)`` in [-1, 1].
+    """
+    out = [np.asarray(generate(noise[i:i + batch_size])) for i in range(0, len(noise), batch_size)]
+    return to_unit(np.concatenate(out)) if out else np.zeros((0, 28, 28), np.float32)
+
+
 def fixed_noise(latent_dim: int, seed: int, n: int = GRID_SIZE, codes: int = 0) -> np.ndarray:
     """The grid's latent vectors: numpy standard normal, identical for both frameworks.
 
@@ -151,8 +161,8 @@ def write_history(run: RunFolder, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         from kerascenes.plots import plot_history
 
-        curves = {key: [row.get(key, np.nan) for row in rows] for key in (*LOSS_FIELDS, INFO_FIELD)
-                  if np.isfinite([row.get(key, np.nan) for row in rows]).any()}
+        curves = {key: [row.get(key, np.nan) for row in rows] for key in (*LOSS_FIELDS, INFO_FIELD)}
+        curves = {key: values for key, values in curves.items() if np.isfinite(values).any()}
         plot_history(curves, run.file(LOSSES_PNG), title="DCGAN losses and discriminator accuracy")
 
 

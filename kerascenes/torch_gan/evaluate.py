@@ -47,10 +47,5 @@ def generate_from_run(run_dir: str | os.PathLike | Path, n: int = 64, seed: int 
     generator = load_generator(run_dir)
     latent_dim = generator.input_shape[0]
     noise = layout.sample_noise(n, latent_dim, seed)
-    out = []
     with torch.no_grad():
-        for start in range(0, n, batch_size):
-            images = generator(torch.from_numpy(noise[start:start + batch_size]))
-            out.append(images[:, 0].numpy())
-    images = np.concatenate(out) if out else np.zeros((0, 28, 28), np.float32)
-    return layout.to_unit(images)
+        return layout.generate_images(lambda z: generator(torch.from_numpy(z))[:, 0].numpy(), noise, batch_size)
