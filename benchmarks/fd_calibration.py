@@ -52,21 +52,15 @@ def alterations(rng: np.random.Generator) -> dict[str, Callable[[np.ndarray], np
 def calibrate(dataset: str, data_dir: Path, seed: int = 0) -> list[dict[str, float | str]]:
     """Rows ``{"images", "fd", "ratio", "confident_share"}``: the test set, a training sample, then each alteration."""
     from kerascenes.data.digits import load_digits, to_unit_float
-    from kerascenes.gan.domain import DomainScorer
-    from kerascenes.gan.metrics import CONFIDENCE, feature_stats, frechet_distance
+    from kerascenes.gan.metrics import score_samples
 
-    scorer = DomainScorer.load(dataset)
-    reference = scorer.reference
-    real_fd = scorer.meta["real_fd"]
     x_train = to_unit_float(load_digits(dataset, data_dir / f"{dataset}.npz", "train")[0])
     x_test = to_unit_float(load_digits(dataset, data_dir / f"{dataset}.npz", "test")[0])
     rng = np.random.default_rng(seed)
 
     def row(label: str, images: np.ndarray) -> dict[str, float | str]:
-        features, probabilities = scorer.predict(images)
-        fd = frechet_distance(*feature_stats(features), reference["mu"], reference["sigma"])
-        return {"images": label, "fd": fd, "ratio": fd / real_fd,
-                "confident_share": float((probabilities.max(axis=1) >= CONFIDENCE).mean())}
+        scores = score_samples(images, dataset, with_kid=False)  # the scores `kerascenes gan evaluate` gives
+        return {"images": label, "fd": scores["fd"], "ratio": scores["fd_ratio"], "confident_share": scores["confident_share"]}
 
     rows = [row(f"real test images ({len(x_test):,}; real-vs-real)", x_test),
             row("real training images (10,000 of them)", x_train[rng.choice(len(x_train), 10000, replace=False)])]
