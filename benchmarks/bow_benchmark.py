@@ -61,10 +61,10 @@ def run_recipe(key: str, data: Path, logdir: Path, jobs: int) -> dict:
         if (logdir / name).exists():
             raise SystemExit(f"{logdir / name} already exists; pass another --logdir.")
         fit_s, _ = kerascenes("bow", "fit", "--data", str(data / "train"), "--logdir", str(logdir), "--name", name,
-                              "--cache-dir", cache, "--jobs", str(jobs), "--quiet", *extra)
+                              "--cache-dir", cache, "--n-jobs", str(jobs), "--quiet", *extra)
         run = logdir / name
         eval_s, out = kerascenes("bow", "evaluate", str(run), "--data", str(data / "val"), "--json",
-                                 "--jobs", str(jobs))
+                                 "--n-jobs", str(jobs))
     cpu_s = CPU_SECONDS[-1] + CPU_SECONDS[-2]
     result = json.loads(out)
     summary = json.loads((run / "summary.json").read_text())
@@ -79,14 +79,14 @@ def main() -> None:
     parser.add_argument("--data", required=True, type=Path, help="folder with train/ and val/ class folders")
     parser.add_argument("--logdir", type=Path, default=None, help="where the runs go [default: a temporary folder]")
     parser.add_argument("--recipes", nargs="+", default=["default", "study", "best", "lazebnik"], choices=list(RECIPES))
-    parser.add_argument("--jobs", type=int, default=-1)
+    parser.add_argument("--n-jobs", type=int, default=-1)
     args = parser.parse_args()
     logdir = args.logdir or Path(tempfile.mkdtemp(prefix="bow-bench-"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rows = []
     for key in args.recipes:  # one line per finished recipe, in case the run is cut short
-        rows.append(run_recipe(key, args.data, logdir, args.jobs))
+        rows.append(run_recipe(key, args.data, logdir, args.n_jobs))
         r = rows[-1]
         print(f"[{time.strftime('%H:%M:%S')}] {key}: accuracy {r['accuracy']:.4f}, fit {r['fit_s']:.1f} s, "
               f"evaluate {r['eval_s']:.1f} s, CPU {r['cpu_s']:.0f} s, load {os.getloadavg()[0]:.1f}", flush=True)

@@ -5,31 +5,15 @@ TensorFlow, torch and the data are imported only inside the command bodies.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
-from typing import Callable
 
 import click
 
+from kerascenes.cli.options import build_config, config_options, is_quiet, quiet_option
+from kerascenes.config import DEFAULT_SEED
 from kerascenes.errors import KerascenesError
-from kerascenes.gan.architectures import DATASET_CODES, DEFAULT_ARCHITECTURE, get_architecture, list_architectures
-
-DATASETS = ("mnist", "fashion_mnist")
-# framework -> module whose ``train_gan`` takes the same arguments and writes the same run folder
-TRAINERS = {"tf": "kerascenes.gan.train", "torch": "kerascenes.torch_gan.train"}
-_CPU, _TUTORIAL = get_architecture("cpu"), get_architecture("tutorial")  # their defaults, quoted in --help
-
-
-def load_trainer(framework: str) -> Callable:
-    """The ``train_gan`` function of ``framework``."""
-    try:
-        module = importlib.import_module(TRAINERS[framework])
-    except ImportError as exc:
-        if framework == "torch":
-            raise KerascenesError("--framework torch needs PyTorch and kerascenes.torch_gan; install them with `pip install kerascenes[torch]`.") from exc
-        raise
-    return module.train_gan
+from kerascenes.gan.config import GanConfig
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,37 +28,17 @@ def gan() -> None:
 
 
 @gan.command()
-@click.option("--dataset", type=click.Choice(DATASETS), default="mnist", show_default=True)
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="A .npz (x_train y_train x_test y_test) or a folder of idx .gz files; default: a local copy, else tensorflow-datasets.")
-@click.option("--framework", type=click.Choice(list(TRAINERS)), default="tf", show_default=True)
-@click.option("--arch", "architecture", type=click.Choice(list_architectures()), default=DEFAULT_ARCHITECTURE,
-              show_default=True, help="Network pair; `cpu` is tuned for quick results on a CPU.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.epochs}, within its {_CPU.max_minutes:g}-minute budget; tutorial: {_TUTORIAL.epochs}).")
-@click.option("--batch-size", type=click.IntRange(1), default=None, help=f"Default: the architecture's (cpu: {_CPU.batch_size}, tutorial: {_TUTORIAL.batch_size}).")
-@click.option("--latent-dim", type=click.IntRange(1), default=None, help="Noise size; default: the architecture's.")
-@click.option("--codes", type=click.IntRange(0), default=None,
-              help=f"Values of an InfoGAN categorical code taken from the noise (0: plain DCGAN); default: the architecture's (cpu: {_CPU.codes}; {DATASET_CODES[('cpu', 'fashion_mnist')]} on fashion_mnist).")
-@click.option("--lr", "learning_rate", type=click.FloatRange(0, min_open=True), default=None,
-              help="Adam learning rate of both networks; default: the architecture's.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--eval-samples", type=click.IntRange(100), default=10000, show_default=True,
-              help="Generated images scored at the end.")
-@click.option("--max-minutes", type=click.FloatRange(0), default=None,
-              help=f"Training-time budget; the running epoch ends early when it is spent (default: the architecture's, cpu: {_CPU.max_minutes:g}; 0: none).")
-@click.option("--name", default=None, help="Run folder name (default: gan-<dataset>-<arch>-<framework>-<time>).")
-@click.option("--logdir", type=click.Path(path_type=Path), default=Path("logs"), show_default=True)
+@config_options(GanConfig)
 @click.option("--resume", is_flag=True, help="Continue the run --name (or the newest unfinished one) from its last completed epoch.")
-@click.option("--quiet", is_flag=True, help="No per-step progress bar.")
-def train(dataset, data, framework, architecture, epochs, batch_size, latent_dim, codes, learning_rate, seed,
-          eval_samples, max_minutes, name, logdir, resume, quiet) -> None:
+@quiet_option
+@click.pass_context
+def train(ctx: click.Context, resume: bool, **params) -> None:
     """Train a DCGAN; writes a run folder and a row of the workbook's gan sheet."""
-    train_gan = load_trainer(framework)
-    run, summary = train_gan(dataset=dataset, data=data, architecture=architecture, epochs=epochs,
-                             batch_size=batch_size, latent_dim=latent_dim, codes=codes, learning_rate=learning_rate, name=name,
-                             logdir=logdir, resume=resume, seed=seed, eval_samples=eval_samples,
-                             verbose=0 if quiet else 1,
-                             **({} if max_minutes is None else {"max_minutes": max_minutes}))
+    from kerascenes.gan.session import train_gan
+
+    config = build_config(GanConfig, ctx, params)
+    result = train_gan(config, resume=resume, verbose=0 if is_quiet(ctx) else 1)
+    run, summary = result.run, result.summary
     m = summary["metrics"]
     click.echo(f"Run: {run.path}")
     click.echo(f"Grid: {run.path / summary['grid']}" if summary.get("grid") else "Grid: none")
@@ -88,7 +52,7 @@ def train(dataset, data, framework, architecture, epochs, batch_size, latent_dim
 @click.option("--n", type=click.IntRange(1), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help=".png: a grid; .npy: raw float32 samples in [0, 1], shape (n, 28, 28).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the latent vectors.")
 def sample(run_dir, n, out, seed) -> None:
     """Generate samples from a trained run."""
     from kerascenes.gan.evaluate import generate_from_run, save_samples
@@ -102,8 +66,9 @@ def sample(run_dir, n, out, seed) -> None:
 @gan.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--n", type=click.IntRange(100), default=10000, show_default=True, help="Generated images scored.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the latent vectors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@quiet_option
 def evaluate(run_dir, n, seed, as_json) -> None:
     """Score a run's samples with the shipped domain classifier (FD, KID, confident share, classes)."""
     from kerascenes.gan.evaluate import evaluate_run

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
+from kerascenes.config import DEFAULT_SEED
+
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for comparison.md/.csv/.json and grids.png; default: <logdir>/comparisons/<first>-vs-<...>.")
 @click.option("--n", type=click.IntRange(1, 256), default=64, show_default=True, help="Samples per grid.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Latent vectors of the grids (same for every run).")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Latent vectors of the grids (same for every run).")
 @click.option("--eval-samples", type=click.IntRange(100), default=10000, show_default=True,
               help="Images scored for a run that has no evaluation.json yet.")
 def compare(run_dirs, out, n, seed, eval_samples) -> None:

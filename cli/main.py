@@ -2,14 +2,14 @@
 
 Each subcommand lives in its own module and is imported only when it is invoked (or
 when its own ``--help`` is asked for), so ``kerascenes --help`` never imports TensorFlow.
-User errors (:class:`kerascenes.KerascenesError`) are printed as one sentence and the
-process exits with status 2.
+User errors (:class:`kerascenes.KerascenesError`) become a :class:`UserError`, a
+``click.ClickException`` with exit status 2: the shell sees one sentence and status 2, and a
+program calling the click app with ``standalone_mode=False`` gets the exception.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 
 import click
 
@@ -28,10 +28,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def fail(message: str) -> None:
-    """Print one error sentence to stderr and exit with status 2."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
+class UserError(click.ClickException):
+    """A user error on the command line: printed as ``Error: <sentence>``, exit status 2."""
+
+    exit_code = 2
 
 
 class LazyGroup(click.Group):
@@ -77,12 +77,12 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KerascenesError as exc:
-            fail(str(exc))
+            raise UserError(str(exc)) from exc
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kerascenes")
-@click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors (no progress bars).")
 def cli(quiet: bool) -> None:
     """kerascenes: scene classification and image generation with Keras 3.
 
@@ -92,6 +92,8 @@ def cli(quiet: bool) -> None:
     List backbones:       kerascenes backbones
     """
     setup_logging(quiet)
+    if quiet:
+        click.get_current_context().meta["kerascenes.quiet"] = True
 
 
 def setup_logging(quiet: bool = False) -> None:

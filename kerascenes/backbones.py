@@ -1,10 +1,15 @@
 """The backbone registry: every network ``kerascenes fit --backbone`` accepts.
 
-One entry per backbone holds everything that is true of it (one source of truth): the
-constructor, its ImageNet preprocessing, default and minimum input sizes, whether it
-takes a width multiplier (``alpha``) and its parameter count without the top layer. Other
-families (e.g. KerasHub ViT presets) register themselves in the same table with
-:func:`register_backbone`.
+One entry per backbone holds everything that is true of it (one source of truth): its
+family, constructor, ImageNet preprocessing, default and minimum input sizes, whether it
+takes a width multiplier (``alpha``) and its parameter count without the top layer.
+
+The registry is plain data and imports no model code: every name (the 13
+``keras.applications`` networks, the KerasHub ViT presets and the from-scratch ViT configs of
+:mod:`kerascenes.vit.presets`) is in :data:`BACKBONES` from the start. What a family *does*
+(build a classifier, open layers for fine-tuning, which options it supports) lives in a
+family object (:class:`kerascenes.classify.family.BackboneFamily`) that :func:`get_family`
+imports on first use; nothing imported here imports the registry back.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ class BackboneSpec:
 
     Attributes:
         name: the name users type (``--backbone``).
-        family: ``"keras.applications"`` or another family that registered itself.
+        family: the key of its family in :data:`FAMILIES` (``"keras.applications"``, ``"keras_hub"``).
         constructor: ``"module:attribute"`` of the model constructor.
         preprocessing: ``"tf"`` (scale to [-1, 1]), ``"caffe"`` (BGR, ImageNet mean
             subtracted) or ``"torch"`` (scale to [0, 1], ImageNet mean/std), as in
@@ -33,14 +38,12 @@ class BackboneSpec:
         min_size: smallest input size the architecture accepts.
         params: parameters without the classification top, at the default width.
         alphas: the width multipliers with published weights (empty if not supported).
-        builder: for other families, a callable ``(spec, weights, image_size, alpha) -> model``.
+        description: one line for ``kerascenes backbones``.
+        builder: optional ``(spec, weights, image_size, alpha) -> feature model`` used instead
+            of ``constructor`` (custom or test networks of the keras.applications family).
         pretrained: whether ``--weights imagenet`` has weights to load (from-scratch
             architectures have none and start from random weights).
-        classifier_builder: for families that build their own complete classifier (KerasHub
-            tasks), a callable ``(spec, weights, image_size, num_classes, head, seed) -> model``
-            taking RGB images in [0, 255]; used by training instead of ``build_classifier``.
-        unfreeze: for such families, a callable ``(model, n_layers) -> count`` that opens the
-            last layers for fine-tuning (instead of ``unfreeze_last``).
+        source: family-specific data (a ViT's preset name or from-scratch config).
     """
 
     name: str
@@ -54,12 +57,33 @@ class BackboneSpec:
     description: str = ""
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     pretrained: bool = True
-    classifier_builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
-    unfreeze: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    source: Any = field(default=None, compare=False, repr=False)
 
     @property
     def supports_alpha(self) -> bool:
         return bool(self.alphas)
+
+
+#: family key -> ``"module:attribute"`` of its :class:`~kerascenes.classify.family.BackboneFamily`.
+FAMILIES: dict[str, str] = {
+    "keras.applications": "kerascenes.classify.family:KERAS_APPLICATIONS",
+    "keras_hub": "kerascenes.vit.family:KERAS_HUB_VIT",
+}
+
+
+def get_family(spec_or_key: BackboneSpec | str):
+    """The family object that builds and fine-tunes a backbone (imported on first use).
+
+    Args:
+        spec_or_key: a backbone spec, or a family key as stored in a run's config.
+    """
+    import importlib
+
+    key = spec_or_key.family if isinstance(spec_or_key, BackboneSpec) else str(spec_or_key)
+    if key not in FAMILIES:
+        raise KerascenesError(f"Unknown backbone family {key!r}; kerascenes knows {', '.join(FAMILIES)}.")
+    module, attr = FAMILIES[key].split(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _keras_app(name: str, module: str, preprocessing: str, default: int, minimum: int, params: int,
@@ -88,53 +112,71 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
-_RESOLVERS: list[Callable[[str], BackboneSpec | None]] = []
+def _vit_specs() -> list[BackboneSpec]:
+    from kerascenes.vit import presets
+
+    specs = [_vit_spec(name, presets.ViTSource(preset=name, patch_size=patch), size, params, True,
+                       f"{text} (KerasHub preset, downloaded from Kaggle)")
+             for name, (size, patch, params, text) in presets.KERAS_HUB_PRESETS.items()]
+    specs += [vit_config_spec(name, config) for name, config in presets.SCRATCH_CONFIGS.items()]
+    return specs
+
+
+def _vit_spec(name: str, source, default_size: int, params: int, pretrained: bool, description: str) -> BackboneSpec:
+    from kerascenes.vit import presets
+
+    return BackboneSpec(name=name, family=presets.FAMILY, constructor=presets.CONSTRUCTOR,
+                        preprocessing=presets.PREPROCESSING, default_size=default_size, min_size=source.patch_size,
+                        params=params, description=description, pretrained=pretrained, source=source)
+
+
+def vit_config_spec(name: str, config, description: str = "") -> BackboneSpec:
+    """The spec of a from-scratch ViT architecture (a :class:`~kerascenes.vit.presets.ViTConfig`)."""
+    from kerascenes.vit import presets
+
+    text = description or (f"from scratch (no pretrained weights): patch {config.patch_size}, "
+                           f"{config.num_layers} blocks, {config.num_heads} heads, width {config.hidden_dim}")
+    return _vit_spec(name, presets.ViTSource(config=config, patch_size=config.patch_size), config.image_size,
+                     config.params(), False, text)
+
+
+BACKBONES.update({spec.name: spec for spec in _vit_specs()})
 
 
 def register_backbone(spec: BackboneSpec) -> None:
-    """Add a backbone (or a whole family, one call per name) to the registry."""
+    """Add a backbone of a known family to the registry (e.g. a custom ViT config)."""
     BACKBONES[spec.name] = spec
-
-
-def register_resolver(resolver: Callable[[str], BackboneSpec | None]) -> None:
-    """Add a function that turns a name outside the registry (e.g. a folder path) into a spec.
-
-    Resolvers are asked in order for names the registry does not know; they return ``None``
-    for names that are not theirs and raise :class:`KerascenesError` for broken ones.
-    """
-    if resolver not in _RESOLVERS:
-        _RESOLVERS.append(resolver)
 
 
 def list_backbones(pattern: str = "*") -> list[str]:
     """Names of registered backbones matching a shell-style pattern (case-insensitive)."""
     import fnmatch
 
-    _load_plugins()
     return sorted(n for n in BACKBONES if fnmatch.fnmatch(n.lower(), pattern.lower()))
 
 
-def _load_plugins() -> None:
-    """Register optional families (kept lazy so importing this module stays cheap)."""
-    try:
-        import kerascenes.vit.presets  # noqa: F401  (registers ViT names)
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("kerascenes"):
-            raise
+def preset_folder_spec(path: str) -> BackboneSpec:
+    """A spec for ``--backbone PATH``, the folder of a local KerasHub ViT preset."""
+    from kerascenes.vit import presets
+
+    info = presets.read_preset_folder(path)
+    arch = info["config"]
+    description = (f"local KerasHub preset: patch {info['patch_size']}, {arch.get('num_layers')} blocks, "
+                   f"width {arch.get('hidden_dim')}")
+    source = presets.ViTSource(preset=str(path), patch_size=info["patch_size"], local=True)
+    # not added to the registry: a folder is an argument, not a name `kerascenes backbones` lists
+    return _vit_spec(path, source, info["image_size"], info["params"], True, description)
 
 
 def get_backbone(name: str) -> BackboneSpec:
-    """Look a backbone up by name (case-insensitive); unknown names fail with close matches."""
-    _load_plugins()
+    """Look a backbone up by name (case-insensitive) or preset folder; unknown names fail with close matches."""
     if name in BACKBONES:
         return BACKBONES[name]
     by_lower = {n.lower(): n for n in BACKBONES}
     if name.lower() in by_lower:
         return BACKBONES[by_lower[name.lower()]]
-    for resolver in _RESOLVERS:
-        spec = resolver(name)
-        if spec is not None:
-            return spec
+    if Path(os.path.expanduser(name)).is_dir():
+        return preset_folder_spec(os.path.expanduser(name))
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(by_lower[c] for c in close)}?" if close else "run `kerascenes backbones` for the list."
     raise KerascenesError(f"Unknown backbone {name!r}; {hint}")
@@ -151,20 +193,25 @@ def resolve_image_size(spec: BackboneSpec, image_size: int | None) -> int:
     return int(image_size)
 
 
-def resolve_weights(weights: str | None, spec: BackboneSpec | None = None) -> str | None:
-    """Normalise ``--weights``: ``"imagenet"``, ``None`` (random init) or an existing file path.
+def resolve_weights(weights: str | None, spec: BackboneSpec | None = None) -> str:
+    """Normalise ``--weights``: ``"imagenet"``, ``"none"`` (random init) or an existing file path.
 
     For a backbone without pretrained weights (``spec.pretrained`` false) ``"imagenet"``
-    means random initialisation.
+    means random initialisation, so it resolves to ``"none"``.
     """
     if weights is None or str(weights).lower() in ("none", "random", ""):
-        return None
+        return "none"
     if str(weights).lower() == "imagenet":
-        return "imagenet" if spec is None or spec.pretrained else None
+        return "imagenet" if spec is None or spec.pretrained else "none"
     path = Path(os.path.expanduser(str(weights)))
     if not path.is_file():
         raise KerascenesError(f"--weights {weights} is neither 'imagenet', 'none' nor an existing weights file; check the path.")
-    return str(path)
+    return str(weights)
+
+
+def keras_weights(weights: str) -> str | None:
+    """``--weights`` as ``keras.applications`` takes it (``"none"`` -> ``None``)."""
+    return None if weights == "none" else weights
 
 
 def build_backbone(name: str, weights: str | None = "imagenet", image_size: int | None = None,
@@ -172,9 +219,9 @@ def build_backbone(name: str, weights: str | None = "imagenet", image_size: int 
     """Build a backbone without its classification top, ending in global average pooling.
 
     Args:
-        name: registry name (see :func:`list_backbones`).
-        weights: ``"imagenet"`` (downloaded by Keras), ``None`` / ``"none"`` for random
-            initialisation, or the path of a local weights file (``include_top=False``).
+        name: registry name (see :func:`list_backbones`) or a preset folder.
+        weights: ``"imagenet"`` (downloaded by Keras), ``"none"`` for random initialisation,
+            or the path of a local weights file (``include_top=False``).
         image_size: square input size; defaults to the backbone's.
         alpha: width multiplier (MobileNet, MobileNetV2 only).
 
@@ -186,19 +233,25 @@ def build_backbone(name: str, weights: str | None = "imagenet", image_size: int 
     weights = resolve_weights(weights, spec)
     if alpha is not None and not spec.supports_alpha:
         raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
-    if spec.builder is not None:
-        return spec.builder(spec, weights, size, alpha)
+    return get_family(spec).build_features(spec, weights, size, alpha)
+
+
+def build_keras_application(spec: BackboneSpec, weights: str, size: int, alpha: float | None):
+    """A ``keras.applications`` network without its top (``pooling="avg"``), errors in one sentence."""
     import importlib
 
+    if spec.builder is not None:
+        return spec.builder(spec, keras_weights(weights), size, alpha)
     module_name, attr = spec.constructor.split(":")
     constructor = getattr(importlib.import_module(module_name), attr)
-    kwargs: dict[str, Any] = {"include_top": False, "weights": weights, "input_shape": (size, size, 3), "pooling": "avg"}
+    kwargs: dict[str, Any] = {"include_top": False, "weights": keras_weights(weights), "input_shape": (size, size, 3),
+                              "pooling": "avg"}
     if alpha is not None:
         kwargs["alpha"] = float(alpha)
     try:
-        model = constructor(**kwargs)
+        return constructor(**kwargs)
     except ValueError as exc:
-        if weights not in (None, "imagenet"):
+        if weights not in ("none", "imagenet"):
             raise KerascenesError(
                 f"Weights file {weights} does not fit {spec.name}"
                 f"{f' (alpha {alpha})' if alpha else ''} without its top layer ({str(exc).splitlines()[0][:160]}); "
@@ -212,7 +265,6 @@ def build_backbone(name: str, weights: str | None = "imagenet", image_size: int 
                 "pass --weights PATH to a local weights file or --weights none to start from random weights."
             ) from exc
         raise
-    return model
 
 
 def _looks_like_download_error(exc: BaseException) -> bool:
@@ -222,7 +274,6 @@ def _looks_like_download_error(exc: BaseException) -> bool:
 
 def describe_backbones() -> list[dict[str, Any]]:
     """Rows for ``kerascenes backbones``: name, family, input sizes, parameters, preprocessing."""
-    _load_plugins()
     return [
         {
             "name": s.name,

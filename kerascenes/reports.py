@@ -46,51 +46,30 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Seq
     return path
 
 
-def write_classification_report(out_dir: str | os.PathLike, y_true: Sequence[int], y_pred: Sequence[int],
+def write_classification_report(out_dir: str | os.PathLike | None, y_true: Sequence[int], y_pred: Sequence[int],
                                 class_names: Sequence[str], proba: np.ndarray | None = None,
                                 paths: Sequence[str] | None = None, k: int = 3,
                                 prefix: str = "") -> dict[str, Any]:
     """Write the evaluation files of one split and return its headline metrics.
 
-    Files (``prefix`` is prepended to each name): ``confusion_matrix.csv``,
-    ``confusion_matrix.png``, ``per_class.csv`` and, when ``paths`` are given,
-    ``predictions.csv`` (file, true class, predicted class, correct, top-k classes with
-    their probabilities when ``proba`` is given).
+    Files (``prefix`` is prepended to each name; nothing is written when ``out_dir`` is
+    ``None``): ``confusion_matrix.csv``, ``confusion_matrix.png``, ``per_class.csv`` and,
+    when ``paths`` are given, ``predictions.csv`` (file, true class, predicted class,
+    correct, top-k classes with their probabilities when ``proba`` is given).
 
     Returns:
         ``{"accuracy", "macro_f1", "n_images", "confusion_matrix", "per_class"}``.
     """
     from sklearn.metrics import confusion_matrix, f1_score
 
-    from kerascenes.plots import plot_confusion_matrix
-
-    out_dir = Path(out_dir)
     y_true = np.asarray(y_true, dtype=int)
     y_pred = np.asarray(y_pred, dtype=int)
     labels = list(range(len(class_names)))
     matrix = confusion_matrix(y_true, y_pred, labels=labels)
-    write_csv(out_dir / f"{prefix}confusion_matrix.csv", ["true\\predicted", *class_names],
-              [[name, *map(int, row)] for name, row in zip(class_names, matrix)])
     accuracy = float((y_true == y_pred).mean()) if len(y_true) else 0.0
-    plot_confusion_matrix(matrix, class_names, out_dir / f"{prefix}confusion_matrix.png",
-                          title=f"Confusion matrix (accuracy {accuracy:.3f})")
     table = per_class_table(y_true, y_pred, class_names)
-    write_csv(out_dir / f"{prefix}per_class.csv", ["class", "precision", "recall", "f1", "support"],
-              [[r["class"], f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", r["support"]] for r in table])
-    if paths is not None:
-        header = ["file", "true", "predicted", "correct"]
-        rows: list[list[Any]] = []
-        if proba is not None:
-            idx, val = top_k(np.asarray(proba), k)
-            for j in range(idx.shape[1]):
-                header += [f"top{j + 1}", f"top{j + 1}_prob"]
-        for i, path in enumerate(paths):
-            row = [str(path), class_names[y_true[i]], class_names[y_pred[i]], int(y_true[i] == y_pred[i])]
-            if proba is not None:
-                for j in range(idx.shape[1]):
-                    row += [class_names[idx[i, j]], f"{val[i, j]:.4f}"]
-            rows.append(row)
-        write_csv(out_dir / f"{prefix}predictions.csv", header, rows)
+    if out_dir is not None:
+        _write_report_files(Path(out_dir), prefix, matrix, accuracy, table, y_true, y_pred, class_names, proba, paths, k)
     return {
         "accuracy": accuracy,
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
@@ -98,3 +77,31 @@ def write_classification_report(out_dir: str | os.PathLike, y_true: Sequence[int
         "confusion_matrix": matrix.tolist(),
         "per_class": table,
     }
+
+
+def _write_report_files(out_dir: Path, prefix: str, matrix: np.ndarray, accuracy: float, table: list[dict[str, Any]],
+                        y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str], proba: np.ndarray | None,
+                        paths: Sequence[str] | None, k: int) -> None:
+    from kerascenes.plots import plot_confusion_matrix
+
+    write_csv(out_dir / f"{prefix}confusion_matrix.csv", ["true\\predicted", *class_names],
+              [[name, *map(int, row)] for name, row in zip(class_names, matrix)])
+    plot_confusion_matrix(matrix, class_names, out_dir / f"{prefix}confusion_matrix.png",
+                          title=f"Confusion matrix (accuracy {accuracy:.3f})")
+    write_csv(out_dir / f"{prefix}per_class.csv", ["class", "precision", "recall", "f1", "support"],
+              [[r["class"], f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", r["support"]] for r in table])
+    if paths is None:
+        return
+    header = ["file", "true", "predicted", "correct"]
+    rows: list[list[Any]] = []
+    if proba is not None:
+        idx, val = top_k(np.asarray(proba), k)
+        for j in range(idx.shape[1]):
+            header += [f"top{j + 1}", f"top{j + 1}_prob"]
+    for i, path in enumerate(paths):
+        row = [str(path), class_names[y_true[i]], class_names[y_pred[i]], int(y_true[i] == y_pred[i])]
+        if proba is not None:
+            for j in range(idx.shape[1]):
+                row += [class_names[idx[i, j]], f"{val[i, j]:.4f}"]
+        rows.append(row)
+    write_csv(out_dir / f"{prefix}predictions.csv", header, rows)

@@ -1,10 +1,18 @@
 """Run folders: one folder per run under a log directory, never overwritten.
 
-Every run writes everything it produces under ``<logdir>/<name>/``: the resolved
-configuration (``config.json``, enough to reproduce the run), its artefacts, and a
-``summary.json`` written last. The results workbook is rebuilt from those summaries
-(:mod:`kerascenes.workbook`), so a run that crashed half-way never shows up as a row and
-never damages the rows of earlier runs.
+Every task (classifier, bag of words, GAN) goes through the same life cycle:
+
+1. :meth:`RunFolder.create` makes the folder atomically and writes ``config.json``: the run's
+   ``kind``, its resolved options (``"options"``, the fields of the task's config dataclass,
+   enough to reproduce the run with ``--config``) and what was derived from the data
+   (``"derived"``: class names, image counts, ...).
+2. The task writes its artefacts into the folder.
+3. :meth:`RunFolder.finish` writes ``summary.json`` last (with a ``status``), the TensorBoard
+   hyperparameters and session status, and rebuilds the results workbook
+   (:mod:`kerascenes.workbook`) from every run's summary.
+
+:meth:`RunFolder.open` reopens a run and refuses a run of another kind with the command that
+takes it.
 """
 
 from __future__ import annotations
@@ -14,13 +22,43 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from kerascenes.errors import KerascenesError
+
+if TYPE_CHECKING:
+    from kerascenes.config import TaskConfig
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+STATUSES = ("completed", "interrupted", "failed")
+
+#: kind -> action -> the command that does it.
+KIND_COMMANDS: dict[str, dict[str, str]] = {
+    "classifier": {"train": "kerascenes fit", "evaluate": "kerascenes evaluate", "predict": "kerascenes predict",
+                   "export": "kerascenes export"},
+    "bow": {"train": "kerascenes bow fit", "evaluate": "kerascenes bow evaluate", "predict": "kerascenes bow predict"},
+    "gan": {"train": "kerascenes gan train", "evaluate": "kerascenes gan evaluate", "sample": "kerascenes gan sample",
+            "compare": "kerascenes gan compare"},
+    "bow-sweep": {"train": "kerascenes bow sweep"},
+}
+
+
+def command_for(kind: str, action: str) -> str | None:
+    """The command that does ``action`` with a run of ``kind`` (e.g. ``"kerascenes gan evaluate"``), if any."""
+    return KIND_COMMANDS.get(kind, {}).get(action)
+
+
+def wrong_kind_message(path: Path, kind: str, allowed: Sequence[str], action: str) -> str:
+    """The sentence that refuses a run of ``kind`` where ``allowed`` kinds are expected."""
+    command = command_for(kind, action)
+    if command:
+        return f"{path} is a {kind} run; use `{command} {path}`."
+    others = [f"`{c} {path}`" for a, c in KIND_COMMANDS.get(kind, {}).items() if a != "train"]
+    if others:
+        return f"{path} is a {kind} run, which has no {action} command; use {' or '.join(others)}."
+    return f"{path} is a {kind} run; this command takes {' or '.join(allowed)} runs."
 
 
 def default_run_name(prefix: str) -> str:
@@ -59,7 +97,8 @@ class RunFolder:
     """The folder of one run: ``<logdir>/<name>/``.
 
     Use :meth:`create` for a new run (the folder is made atomically; a taken name gets a
-    ``-2``, ``-3``... suffix instead of overwriting) and :meth:`open` for an existing one.
+    ``-2``, ``-3``... suffix instead of overwriting), :meth:`open` for an existing one and
+    :meth:`finish` once, at the end of every run.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -67,13 +106,17 @@ class RunFolder:
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def create(cls, logdir: str | os.PathLike, name: str) -> "RunFolder":
-        """Make a new, empty run folder; never reuses an existing one.
+    def create(cls, logdir: str | os.PathLike, name: str, kind: str, config: "TaskConfig | dict[str, Any]",
+               derived: dict[str, Any] | None = None) -> "RunFolder":
+        """Make a new run folder (never reusing an existing one) and write its ``config.json``.
 
         Args:
             logdir: parent folder of all runs (created if missing).
             name: wanted run name; characters other than letters, digits, ``.``, ``_``
                 and ``-`` become ``_``.
+            kind: the run's kind (``"classifier"``, ``"bow"``, ``"gan"``, ...).
+            config: the resolved options (a task config or a plain dict).
+            derived: facts found while preparing the run (class names, image counts, ...).
 
         Returns:
             The new run folder (its ``name`` may carry a numeric suffix).
@@ -89,18 +132,34 @@ class RunFolder:
                 candidate.mkdir()
             except FileExistsError:
                 continue
-            return cls(candidate)
+            run = cls(candidate)
+            run.write_config(kind, config, derived or {})
+            return run
         raise KerascenesError(f"Could not find a free run name for {base!r} in {logdir}; pick another --name.")
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "RunFolder":
-        """Open an existing run folder (it must hold a ``config.json``)."""
+    def open(cls, path: str | os.PathLike, kinds: str | Sequence[str] | None = None,
+             action: str = "evaluate") -> "RunFolder":
+        """Open an existing run folder (it must hold a readable ``config.json``).
+
+        Args:
+            path: the run folder.
+            kinds: the kinds the caller can use; a run of another kind is refused with one
+                sentence that names the command that takes it.
+            action: what the caller does with the run (``"evaluate"``, ``"predict"``, ...),
+                used to name the right command.
+        """
         path = Path(path)
         if not path.is_dir():
             raise KerascenesError(f"Run folder {path} does not exist; pass a folder under your --logdir (e.g. logs/<run>).")
         if not (path / CONFIG_FILE).is_file():
             raise KerascenesError(f"{path} is not a kerascenes run folder (no {CONFIG_FILE}); pass the folder a training run created.")
-        return cls(path)
+        run = cls(path)
+        if kinds is not None:
+            allowed = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+            if run.kind not in allowed:
+                raise KerascenesError(wrong_kind_message(path, run.kind, allowed, action))
+        return run
 
     # -- files ------------------------------------------------------------------------
     @property
@@ -121,14 +180,46 @@ class RunFolder:
     def tensorboard_dir(self) -> Path:
         return self.path / "tensorboard"
 
-    def write_config(self, config: dict[str, Any]) -> Path:
-        return write_json(self.path / CONFIG_FILE, config)
+    def write_config(self, kind: str, config: "TaskConfig | dict[str, Any]", derived: dict[str, Any]) -> Path:
+        """Write ``config.json``: ``{"kind", "kerascenes", "options", "derived"}``."""
+        from kerascenes import __version__
+
+        options = config if isinstance(config, dict) else config.to_dict()
+        return write_json(self.path / CONFIG_FILE, {"kind": kind, "kerascenes": __version__, "options": options,
+                                                    "derived": derived})
+
+    def read_raw_config(self) -> dict[str, Any]:
+        """``config.json`` as written (one clear sentence if it is damaged)."""
+        path = self.path / CONFIG_FILE
+        try:
+            data = read_json(path)
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise KerascenesError(f"{path} is damaged (not readable JSON); restore it or train the run again.") from None
+        if not isinstance(data, dict):
+            raise KerascenesError(f"{path} is damaged (not a JSON object); restore it or train the run again.")
+        return data
+
+    @property
+    def kind(self) -> str:
+        """The run's kind (runs written before kinds existed are classifier runs)."""
+        return str(self.read_raw_config().get("kind", "classifier"))
 
     def read_config(self) -> dict[str, Any]:
-        return read_json(self.path / CONFIG_FILE)
+        """The run's options and derived facts as one flat dict (plus ``kind``)."""
+        data = self.read_raw_config()
+        if "options" not in data:  # a flat config.json of an older run
+            return data
+        return {**data.get("derived", {}), **data["options"], "kind": data.get("kind")}
+
+    def update_config(self, options: dict[str, Any] | None = None, derived: dict[str, Any] | None = None) -> Path:
+        """Change some options or derived facts of ``config.json`` (e.g. a resumed run's ``epochs``)."""
+        data = self.read_raw_config()
+        data["options"] = {**data.get("options", {}), **(options or {})}
+        data["derived"] = {**data.get("derived", {}), **(derived or {})}
+        return write_json(self.path / CONFIG_FILE, data)
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
-        """Write ``summary.json`` (last, when the run completed)."""
+        """Write ``summary.json`` (last, when the run ended)."""
         return write_json(self.path / SUMMARY_FILE, summary)
 
     def read_summary(self) -> dict[str, Any]:
@@ -136,6 +227,37 @@ class RunFolder:
 
     def has_summary(self) -> bool:
         return (self.path / SUMMARY_FILE).is_file()
+
+    # -- the end of every run ---------------------------------------------------------------
+    def finish(self, hparams: dict[str, Any], metrics: dict[str, Any], started: str, wall_time_s: float,
+               status: str = "completed", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """End the run: ``summary.json``, TensorBoard hyperparameters and status, the workbook.
+
+        Args:
+            hparams: flat hyperparameters (workbook columns, TensorBoard HParams).
+            metrics: headline results (numbers; ``None`` for what was not measured).
+            started: ISO time the run started.
+            wall_time_s: seconds the run took.
+            status: ``"completed"``, ``"interrupted"`` or ``"failed"``.
+            extra: more summary keys (e.g. the sample grid of a GAN run).
+
+        Returns:
+            The summary.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        from kerascenes.tboard import log_hparams
+        from kerascenes.workbook import update_workbook
+
+        kind = self.kind
+        summary = {"kind": kind, "run": self.name, "status": status, "started": started,
+                   "finished": _dt.datetime.now().isoformat(timespec="seconds"), "wall_time_s": round(wall_time_s, 1),
+                   "hparams": hparams, "metrics": metrics, **(extra or {})}
+        start = _dt.datetime.fromisoformat(started).timestamp() if started else None
+        log_hparams(self.tensorboard_dir / "hparams", hparams, metrics, status=status, start_time=start)
+        self.write_summary(summary)
+        update_workbook(self.logdir)
+        return summary
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 WORKBOOK_NAME = "overall_results.xlsx"
 SHEETS = {"classifier": "classifiers", "bow": "bag_of_words", "gan": "gan"}
-_LEADING = ["run", "started", "wall_time_s"]
+_LEADING = ["run", "status", "started", "wall_time_s"]
 
 
 def collect_summaries(logdir: str | os.PathLike) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ def test_fit_evaluate_predict_round_trip(folders):
     logdir = root / "logs"
     runner = CliRunner()
     result = runner.invoke(cli, ["bow", "fit", "--data", str(train), "--val-data", str(val), "--logdir", str(logdir),
-                                 "--name", "tiny", "--no-tensorboard", "--n-jobs", "2", *SMALL])
+                                 "--name", "tiny", "--n-jobs", "2", *SMALL])
     assert result.exit_code == 0, result.output
     run = logdir / "tiny"
     for name in ("config.json", "bow_model.json", "bow_model.npz", "confusion_matrix.png", "per_class.csv",
@@ -66,7 +66,7 @@ def test_user_errors_exit_2_with_one_sentence(folders, tmp_path):
     result = runner.invoke(cli, ["bow", "fit", "--data", str(train), "--detector", "surf", "--logdir", str(tmp_path), *SMALL])
     assert result.exit_code == 2 and "SURF is patented" in result.output
     result = runner.invoke(cli, ["bow", "fit", "--data", str(train), "--vocab", "100000", "--patch-sizes", "16",
-                                 "--logdir", str(tmp_path), "--no-tensorboard", "--quiet"])
+                                 "--logdir", str(tmp_path), "--quiet"])
     assert result.exit_code == 2 and "vocab_size=100000 is larger" in result.output
     result = runner.invoke(cli, ["bow", "evaluate", str(tmp_path / "nope"), "--data", str(val)])
     assert result.exit_code == 2 and "does not exist" in result.output

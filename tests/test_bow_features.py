@@ -96,7 +96,8 @@ def test_descriptor_cache_is_reused(tmp_path, monkeypatch):
 def test_save_and_load_without_pickle(tmp_path):
     images, y = dataset(6)
     for name, kw in (("svm-intersection", {}), ("svm-chi2", {}), ("svm-linear", {"encoding": "fisher", "vocab_size": 4})):
-        pipe = make_pipeline(name, **{"vocab_size": 6, "patch_sizes": (16,), "pyramid_levels": 1, "n_jobs": 1, **kw})
+        pipe = make_pipeline(name, **{"encoding": "histogram", "vocab_size": 6, "patch_sizes": (16,), "pyramid_levels": 1,
+                                      "n_jobs": 1, **kw})
         pipe.fit(images, y)
         save_model(pipe, tmp_path / name, ["stripes", "blobs"])
         assert not list((tmp_path / name).glob("*.joblib"))

@@ -13,7 +13,7 @@ from kerascenes import KerascenesError
 from kerascenes.bow import BagOfVisualWords, make_classifier, make_pipeline
 from kerascenes.bow.encoding import level_weights, n_regions
 
-FAST = dict(vocab_size=8, patch_sizes=(16,), step=8, vocab_samples=2000, n_jobs=1)
+FAST = dict(encoding="histogram", vocab_size=8, patch_sizes=(16,), step=8, vocab_samples=2000, n_jobs=1)
 
 
 def test_init_stores_params_only_and_clone_works():

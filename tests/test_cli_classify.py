@@ -81,7 +81,8 @@ def test_fit_evaluate_predict_round_trip(image_folders, tmp_path):
     events = list((run / "tensorboard").rglob("events.out.tfevents.*"))
     assert len(events) >= 3  # train, validation (+ confusion matrix), hparams
     config = json.loads((run / "config.json").read_text())
-    assert config["class_names"] == ["alpha", "beta", "gamma"] and config["image_size"] == 32
+    assert config["kind"] == "classifier" and config["options"]["image_size"] == 32
+    assert config["derived"]["class_names"] == ["alpha", "beta", "gamma"]
 
     rows = read_workbook(logdir / "overall_results.xlsx")["classifiers"]
     assert len(rows) == 1 and rows[0]["run"] == "tiny"
@@ -156,7 +157,7 @@ def test_same_seed_repeats_the_run(image_folders, tmp_path):
     from kerascenes.classify import FitConfig, fit_classifier
 
     def run(name):
-        cfg = FitConfig(data=str(train), val_data=str(val), backbone="MobileNet", alpha=0.25, weights=None, image_size=32,
+        cfg = FitConfig(data=str(train), val_data=str(val), backbone="MobileNet", alpha=0.25, weights="none", image_size=32,
                         epochs=2, batch_size=8, dense=(16,), logdir=str(tmp_path / "logs"), name=name, seed=7)
         return fit_classifier(cfg, verbose=0)
 

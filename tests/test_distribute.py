@@ -76,7 +76,7 @@ import numpy as np
 sys.path.insert(0, {tests!r})
 from kerascenes.backbones import BackboneSpec, register_backbone
 from test_speed_cached import _build_tiny
-register_backbone(BackboneSpec("TestTinyCNN", "test", "", "tf", 32, 16, 0, builder=_build_tiny))
+register_backbone(BackboneSpec("TestTinyCNN", "keras.applications", "", "tf", 32, 16, 0, builder=_build_tiny))
 """
 
 
@@ -92,7 +92,7 @@ common = dict(data={str(train)!r}, val_data={str(val)!r}, backbone="TestTinyCNN"
 # stage 1 on cached features, stage 2 (fine-tuning) on images: both under the strategy
 result = fit_classifier(FitConfig(name="mirrored", cache_features=True, fine_tune=2, fine_tune_epochs=1, **common),
                         verbose=0)
-config = json.load(open(result.run.path / "config.json"))
+config = json.load(open(result.run.path / "config.json"))["derived"]
 print(json.dumps({{"devices": n_devices, "runtime": config["runtime"], "global_batch": config["global_batch_size"],
                   "loss": result.history["loss"], "strategy": type(result.model.distribute_strategy).__name__,
                   "val_accuracy": result.summary["metrics"]["val_accuracy"]}}))
@@ -156,5 +156,6 @@ def test_multiworker_without_tf_config_fails_before_work(monkeypatch, tmp_path):
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(KerascenesError, match="TF_CONFIG"):
-        fit_classifier(FitConfig(data=str(tmp_path), strategy="multiworker", logdir=str(tmp_path / "logs")))
+        fit_classifier(FitConfig(data=str(tmp_path), backbone="MobileNetV2", strategy="multiworker",
+                                 logdir=str(tmp_path / "logs")))
     assert not (tmp_path / "logs").exists()

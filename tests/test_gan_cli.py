@@ -119,9 +119,9 @@ def test_user_errors_exit_2(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["gan", "train", "--latent-dim", "6", "--logdir", str(tmp_path)])
     assert result.exit_code == 2 and "categorical code of 20 values" in result.output
     assert not list(tmp_path.iterdir())  # nothing written for a rejected setting
-    import kerascenes.cli.gan as gan_cli
+    import kerascenes.gan.session as session
 
-    monkeypatch.setitem(gan_cli.TRAINERS, "torch", "kerascenes.torch_gan_missing_for_test")
+    monkeypatch.setitem(session.TRAINERS, "torch", "kerascenes.torch_gan_missing_for_test:train_session")
     result = runner.invoke(cli, ["gan", "train", "--framework", "torch", "--logdir", str(tmp_path)])
     assert result.exit_code == 2 and "pip install kerascenes[torch]" in result.output
 
@@ -137,11 +137,13 @@ def test_help_lists_commands_without_tensorflow():
 
 
 def test_time_budget_ends_training_early(tmp_path):
-    from kerascenes.gan.train import train_gan
+    from kerascenes.gan import GanConfig, train_gan
 
     images = np.load(_tiny_digits(tmp_path / "tiny.npz"))["x_train"]
-    run, summary = train_gan(epochs=3, batch_size=16, latent_dim=24, logdir=tmp_path / "logs", name="budget",
-                             eval_samples=100, verbose=0, images=images, max_minutes=1e-6)
+    config = GanConfig(epochs=3, batch_size=16, latent_dim=24, logdir=str(tmp_path / "logs"), name="budget",
+                       eval_samples=100, max_minutes=1e-6)
+    result = train_gan(config, verbose=0, images=images)
+    run, summary = result.run, result.summary
     assert summary["metrics"]["epochs_done"] == 1 and summary["hparams"]["epochs"] == 3
     assert summary["hparams"]["max_minutes"] == 1e-6
     assert json.loads((run.path / "checkpoint/state.json").read_text())["epoch"] == 1

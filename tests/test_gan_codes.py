@@ -129,11 +129,11 @@ def test_torch_twin_computes_the_same_code_and_info_loss(images, constant_logit_
 
 
 def test_code_size_defaults_per_dataset_and_the_option_wins():
-    from kerascenes.gan.session import resolve_config
+    from kerascenes.gan import GanConfig
 
     def codes(dataset, **kw):
-        return resolve_config("tf", dataset, None, "cpu", None, None, None, None, 0, 100, **kw)["codes"]
+        return GanConfig(dataset=dataset, **kw).resolve().codes
 
     assert codes("mnist") == 20 and codes("fashion_mnist") == 10
     assert codes("fashion_mnist", codes=0) == 0 and codes("mnist", codes=5) == 5
-    assert resolve_config("tf", "fashion_mnist", None, "tutorial", None, None, None, None, 0, 100)["codes"] == 0
+    assert codes("fashion_mnist", arch="tutorial") == 0

@@ -15,11 +15,9 @@ def _summary(name, kind="classifier", acc=0.5):
 
 
 def test_run_names_never_collide(tmp_path):
-    a = RunFolder.create(tmp_path, "exp")
-    b = RunFolder.create(tmp_path, "exp")
-    c = RunFolder.create(tmp_path, "exp")
+    a, b, c = (RunFolder.create(tmp_path, "exp", "classifier", {}) for _ in range(3))
     assert [a.name, b.name, c.name] == ["exp", "exp-2", "exp-3"]
-    weird = RunFolder.create(tmp_path, "my run/../x")
+    weird = RunFolder.create(tmp_path, "my run/../x", "classifier", {})
     assert weird.path.parent == tmp_path and "/" not in weird.name
 
 
@@ -32,10 +30,9 @@ def test_open_rejects_non_runs(tmp_path):
 
 def test_workbook_has_one_row_per_completed_run_and_sheet_per_kind(tmp_path):
     for i, kind in enumerate(["classifier", "classifier", "bow", "gan"]):
-        run = RunFolder.create(tmp_path, f"r{i}")
-        run.write_config({})
+        run = RunFolder.create(tmp_path, f"r{i}", kind, {})
         run.write_summary(_summary(run.name, kind, acc=i / 10))
-    RunFolder.create(tmp_path, "crashed").write_config({})  # no summary: not a row
+    RunFolder.create(tmp_path, "crashed", "classifier", {})  # no summary: not a row
     path = update_workbook(tmp_path)
     sheets = read_workbook(path)
     assert [r["run"] for r in sheets["classifiers"]] == ["r0", "r1"]
@@ -47,8 +44,7 @@ def test_workbook_has_one_row_per_completed_run_and_sheet_per_kind(tmp_path):
 
 def _writer(logdir, prefix, n):
     for i in range(n):
-        run = RunFolder.create(logdir, f"{prefix}{i}")
-        run.write_config({})
+        run = RunFolder.create(logdir, f"{prefix}{i}", "classifier", {})
         run.write_summary(_summary(run.name))
         update_workbook(logdir)
 

@@ -43,7 +43,7 @@ def _build_tiny(spec, weights, size, alpha):
 def tiny_backbone():
     from kerascenes.backbones import BACKBONES, BackboneSpec, register_backbone
 
-    register_backbone(BackboneSpec(TINY, "test", "", "tf", 32, 16, 0, builder=_build_tiny))
+    register_backbone(BackboneSpec(TINY, "keras.applications", "", "tf", 32, 16, 0, builder=_build_tiny))
     yield TINY
     BACKBONES.pop(TINY, None)
 
@@ -176,7 +176,7 @@ def test_cached_fit_learns_like_naive_fit(image_folders, tmp_path):
     naive = fit_classifier(_config(train, val, tmp_path, name="naive", **kwargs), verbose=0)
     # then fine-tuning runs on images as usual
     cached = fit_classifier(_config(train, val, tmp_path, name="cached", cache_features=True, fine_tune=2,
-                                    fine_tune_epochs=1, extra={"feature_store": "disk"}, **kwargs), verbose=0)
+                                    fine_tune_epochs=1, feature_store="disk", **kwargs), verbose=0)
     assert len(cached.history["loss"]) == 7 and (cached.run.path / "model.keras").is_file()
     assert cached.summary["metrics"]["feature_store"] == "disk"
     # same data, same initial weights and the same shuffling seed: the losses follow each other

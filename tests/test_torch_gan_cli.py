@@ -45,7 +45,7 @@ def torch_run(tmp_path_factory):
 def test_train_and_resume_through_the_cli(torch_run):
     run_dir, _, logdir, output = torch_run
     assert "FD" in output and str(run_dir) in output
-    config = json.loads((run_dir / "config.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())["options"]
     assert config["framework"] == "torch" and config["epochs"] == 2
     assert (run_dir / "samples/epoch_002.png").is_file() and (run_dir / "generator.pt").is_file()
     rows = read_workbook(logdir / "overall_results.xlsx")["gan"]
@@ -69,11 +69,11 @@ def test_sample_and_evaluate_work_on_torch_runs(torch_run, tmp_path):
 
 
 def test_compare_puts_a_tf_and_a_torch_run_side_by_side(torch_run, tmp_path):
-    from kerascenes.gan.train import train_gan as train_tf
+    from kerascenes.gan import GanConfig, train_gan
 
     run_dir, data, logdir, _ = torch_run
-    tf_run, _ = train_tf("mnist", data=data, epochs=1, batch_size=32, logdir=logdir, name="tiny-tf",
-                         eval_samples=100, verbose=0)
+    tf_run = train_gan(GanConfig(data=str(data), epochs=1, batch_size=32, logdir=str(logdir), name="tiny-tf",
+                                 eval_samples=100), verbose=0).run
     out = tmp_path / "cmp"
     result, output = _invoke(["gan", "compare", tf_run.path, run_dir, "--out", out, "--n", "16"])
     assert result.exit_code == 0, output

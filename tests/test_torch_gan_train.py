@@ -13,7 +13,16 @@ torch = pytest.importorskip("torch")
 from kerascenes.gan import layout  # noqa: E402
 from kerascenes.runs import RunFolder  # noqa: E402
 from kerascenes.torch_gan.dcgan import TorchDCGAN  # noqa: E402
-from kerascenes.torch_gan.train import epoch_batches, train_gan  # noqa: E402
+from kerascenes.gan import GanConfig  # noqa: E402
+from kerascenes.gan import train_gan as _train_gan  # noqa: E402
+from kerascenes.torch_gan.train import epoch_batches  # noqa: E402
+
+
+def train_gan(resume=False, verbose=0, images=None, device="cpu", **options):
+    """Train a torch run through the shared entry point: ``(run, summary)``."""
+    result = _train_gan(GanConfig(framework="torch", **options), resume=resume, verbose=verbose, images=images,
+                        device=device)
+    return result.run, result.summary
 
 # two epochs on 96 bars collapse by design; the scores on so few samples are singular
 pytestmark = [pytest.mark.filterwarnings("ignore:Possible mode collapse"),
@@ -58,15 +67,15 @@ def test_epoch_batches_depend_on_seed_and_epoch_only():
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("logs")
-    run, summary = train_gan("mnist", architecture="cpu", epochs=2, batch_size=32, logdir=logdir, name="straight",
-                             seed=4, eval_samples=60, verbose=0, images=digit_like_images(), device="cpu")
+    run, summary = train_gan(arch="cpu", epochs=2, batch_size=32, logdir=str(logdir), name="straight",
+                             seed=4, eval_samples=60, images=digit_like_images())
     return run, summary
 
 
 def test_run_folder_has_the_shared_layout(trained_run):
     run, summary = trained_run
     config = run.read_config()
-    assert config["framework"] == "torch" and config["architecture"] == "cpu" and config["batch_size"] == 32
+    assert config["framework"] == "torch" and config["arch"] == "cpu" and config["batch_size"] == 32
     for name in ("samples/epoch_001.png", "samples/epoch_002.png", layout.HISTORY_CSV, layout.LOSSES_PNG,
                  layout.FIXED_NOISE_FILE, layout.STATE_FILE, "checkpoint/dcgan.pt", "generator.pt",
                  "discriminator.pt", layout.EVALUATION_FILE, "summary.json"):
@@ -97,10 +106,9 @@ def test_tensorboard_uses_the_tf_tags(trained_run):
 def test_resume_continues_exactly_where_it_stopped(trained_run):
     run, _ = trained_run
     logdir = run.logdir
-    common = dict(architecture="cpu", batch_size=32, logdir=logdir, seed=4, eval_samples=60, verbose=0,
-                  images=digit_like_images(), device="cpu")
-    train_gan("mnist", epochs=1, name="interrupted", **common)
-    resumed, summary = train_gan("mnist", epochs=2, name="interrupted", resume=True, **common)
+    common = dict(arch="cpu", batch_size=32, logdir=str(logdir), seed=4, eval_samples=60, images=digit_like_images())
+    train_gan(epochs=1, name="interrupted", **common)
+    resumed, summary = train_gan(epochs=2, name="interrupted", resume=True, **common)
     assert resumed.path == logdir / "interrupted"
     assert [row["epoch"] for row in layout.read_history(resumed)] == [1, 2]
     a = torch.load(run.path / "generator.pt", weights_only=True)["state_dict"]
@@ -108,7 +116,7 @@ def test_resume_continues_exactly_where_it_stopped(trained_run):
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="--epochs"):
-        train_gan("mnist", epochs=2, name="interrupted", resume=True, **common)
+        train_gan(epochs=2, name="interrupted", resume=True, **common)
 
 
 def test_shared_sampling_dispatches_to_torch(trained_run, tmp_path):
@@ -166,8 +174,8 @@ def test_weight_averaged_generator_follows_the_keras_rule():
 
 
 def test_time_budget_ends_the_epoch_and_the_run(tmp_path):
-    run, summary = train_gan("mnist", architecture="cpu", epochs=3, batch_size=16, logdir=tmp_path, name="budget",
-                             eval_samples=40, verbose=0, images=digit_like_images(), max_minutes=1e-6)
+    run, summary = train_gan(arch="cpu", epochs=3, batch_size=16, logdir=str(tmp_path), name="budget",
+                             eval_samples=40, images=digit_like_images(), max_minutes=1e-6)
     history = layout.read_history(run)
     assert [row["epoch"] for row in history] == [1]
     assert history[0]["images_per_second"] > 0 and history[0]["fd_quick"] > 0

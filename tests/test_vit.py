@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from kerascenes.backbones import describe_backbones, get_backbone
 from kerascenes.classify.config import FitConfig
 from kerascenes.errors import KerascenesError
-from kerascenes.vit.presets import KERAS_HUB_PRESETS, SCRATCH_CONFIGS, ViTConfig, register_vit_config
+from kerascenes.vit.family import register_vit_config
+from kerascenes.vit.presets import KERAS_HUB_PRESETS, SCRATCH_CONFIGS, ViTConfig
 
 TINY = ViTConfig(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, dropout_rate=0.0)
 register_vit_config("vit_test32", TINY, "tiny ViT for tests")
@@ -90,7 +91,7 @@ def test_scratch_configs_are_listed_without_pretrained_weights():
     # --weights imagenet means random initialisation for a from-scratch config, and stays so for CNNs
     from kerascenes.backbones import resolve_weights
 
-    assert resolve_weights("imagenet", get_backbone("vit_tiny")) is None
+    assert resolve_weights("imagenet", get_backbone("vit_tiny")) == "none"
     assert resolve_weights("imagenet", get_backbone("MobileNetV2")) == "imagenet"
 
 
@@ -117,7 +118,7 @@ def test_tiny_vit_trains_and_writes_the_cnn_run_layout(vit_run):
     assert RUN_FILES <= {p.name for p in run.path.iterdir()}
     assert any(run.tensorboard_dir.rglob("events.out.tfevents*"))
     config = run.read_config()
-    assert config["family"] == "keras_hub" and config["backbone"] == "vit_test32" and config["weights"] is None
+    assert config["family"] == "keras_hub" and config["backbone"] == "vit_test32" and config["weights"] == "none"
     summary = json.loads((run.path / "summary.json").read_text())
     assert summary["kind"] == "classifier"
     assert summary["hparams"]["family"] == "keras_hub" and summary["hparams"]["weights"] == "none"
@@ -138,7 +139,7 @@ def test_workbook_row_beside_cnn_runs(vit_run, folders):
 
     train, val = folders
     logdir = vit_run.run.logdir
-    cnn = fit_classifier(FitConfig(data=str(train), val_data=str(val), backbone="MobileNetV2", weights=None, alpha=0.35,
+    cnn = fit_classifier(FitConfig(data=str(train), val_data=str(val), backbone="MobileNetV2", weights="none", alpha=0.35,
                                    image_size=32, epochs=1, batch_size=8, logdir=str(logdir)), verbose=0)
     vit_summary = vit_run.summary
     assert {p.name for p in cnn.run.path.iterdir()} == {p.name for p in vit_run.run.path.iterdir()}
@@ -152,7 +153,8 @@ def test_workbook_row_beside_cnn_runs(vit_run, folders):
 
 
 def test_reloaded_vit_predicts_the_same(vit_run, folders):
-    from kerascenes.classify.evaluate import evaluate_run, load_run_model, predict_files, predict_proba
+    from kerascenes.classify.evaluate import load_run_model, predict_proba
+    from kerascenes.inference import evaluate_run, predict_files
 
     train, val = folders
     run = vit_run.run
@@ -177,7 +179,7 @@ def test_seed_fixes_the_initial_weights():
     weights = []
     for seed in (5, 5, 6):
         keras.utils.set_random_seed(seed)
-        weights.append(build_vit_classifier(spec, None, 32, 3, head).get_weights())
+        weights.append(build_vit_classifier(spec, "none", 32, 3, head).get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(weights[0], weights[1]))
     assert not all(np.array_equal(a, b) for a, b in zip(weights[0], weights[2]))
 
@@ -203,7 +205,7 @@ def test_preset_folder_loads_offline_with_its_weights(backbone_preset):
     first_block, last_block = backbone.get_layer("vit_encoder").encoder_layers
     assert last_block.trainable and not first_block.trainable
     assert not backbone.get_layer("vit_patching_and_embedding").trainable
-    random_init = build_vit_classifier(spec, None, 48, 4, HeadConfig((), 0.0))
+    random_init = build_vit_classifier(spec, "none", 48, 4, HeadConfig((), 0.0))
     assert random_init.backbone.trainable and tuple(random_init.backbone.image_shape) == (48, 48, 3)
 
 
@@ -254,8 +256,8 @@ def test_export_refuses_cnn_runs(tmp_path):
     from kerascenes.cli.main import cli
     from kerascenes.runs import RunFolder
 
-    run = RunFolder.create(tmp_path, "cnn")
-    run.write_config({"backbone": "MobileNetV2", "family": "keras.applications", "class_names": ["a", "b"]})
+    run = RunFolder.create(tmp_path, "cnn", "classifier", {"backbone": "MobileNetV2"},
+                           {"family": "keras.applications", "class_names": ["a", "b"]})
     result = CliRunner().invoke(cli, ["export", str(run.path), "--preset", str(tmp_path / "out")])
     assert result.exit_code == 2 and "only ViT (KerasHub) runs" in result.output
     assert not (tmp_path / "out").exists()

@@ -60,11 +60,14 @@ def make_classifier(name: str, C: float | None = None, n_jobs: int | None = None
     return KernelSVC(kernel, C=c, n_jobs=n_jobs)
 
 
-def make_pipeline(classifier: str = "svm-intersection", C: float | None = None, **bow_params: Any):
+def make_pipeline(classifier: str | None = None, C: float | None = None, **bow_params: Any):
     """An image -> class pipeline: :class:`BagOfVisualWords` followed by a named classifier.
 
+    With no arguments this is the model ``kerascenes bow fit`` trains by default.
+
     Args:
-        classifier: one of :data:`CLASSIFIERS`.
+        classifier: one of :data:`CLASSIFIERS` (``None``: the encoding's default, e.g. ``svm-linear``
+            for Fisher vectors).
         C: SVM penalty.
         **bow_params: passed to :class:`~kerascenes.bow.BagOfVisualWords`.
 
@@ -73,8 +76,11 @@ def make_pipeline(classifier: str = "svm-intersection", C: float | None = None, 
     """
     from sklearn.pipeline import Pipeline
 
+    from kerascenes.bow.encoding import DEFAULT_ENCODING, encoding_default
     from kerascenes.bow.transformer import BagOfVisualWords
 
+    if classifier is None:
+        classifier = encoding_default(bow_params.get("encoding", DEFAULT_ENCODING), "classifier")
     bow = BagOfVisualWords(**bow_params)
     return Pipeline([("bow", bow), ("clf", make_classifier(classifier, C=C, n_jobs=bow_params.get("n_jobs"),
                                                            random_state=bow_params.get("random_state", 0)))])

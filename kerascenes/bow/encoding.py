@@ -13,6 +13,19 @@ import numpy as np
 
 ENCODINGS = ("histogram", "vlad", "fisher")
 NORMALIZATIONS = ("l1", "hellinger")
+DEFAULT_ENCODING = "fisher"
+#: Per encoding, what an unset vocabulary size, pyramid depth and classifier mean (the one
+#: place these defaults live: BagOfVisualWords, make_pipeline and BowConfig all read it).
+ENCODING_DEFAULTS: dict[str, dict[str, object]] = {
+    "fisher": {"vocab_size": 64, "pyramid_levels": 1, "classifier": "svm-linear"},
+    "vlad": {"vocab_size": 64, "pyramid_levels": 1, "classifier": "svm-linear"},
+    "histogram": {"vocab_size": 400, "pyramid_levels": 2, "classifier": "svm-intersection"},
+}
+
+
+def encoding_default(encoding: str, name: str):
+    """The default ``name`` (``vocab_size``, ``pyramid_levels``, ``classifier``) of ``encoding``."""
+    return ENCODING_DEFAULTS.get(encoding, ENCODING_DEFAULTS[DEFAULT_ENCODING])[name]
 
 
 def n_regions(levels: int) -> int:

@@ -9,9 +9,12 @@ cross-validation, as the study did.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from kerascenes.bow.config import BowConfig
+from kerascenes.config import DEFAULT_SEED, TaskConfig, closest, option
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder, default_run_name, write_json
 
@@ -28,6 +31,7 @@ SWEEP_ROWS: dict[str, tuple[str, str, Any, dict[str, Any]]] = {
                     {**_STUDY, "detector": "sift", "vocab_size": 250}),
     "lazebnik": ("Lazebnik-style: dense SIFT 16/24/32, 400 words, pyramid L=2, intersection SVM",
                  "svm-intersection", None, {"encoding": "histogram", "vocab_size": 400, "pyramid_levels": 2}),
+    # the two kerascenes rows take every other setting from BowConfig's defaults
     "default": ("kerascenes default: dense SIFT 16/24/32, Fisher vectors (64 Gaussians, PCA 64), pyramid L=1, linear SVM",
                 "svm-linear", None, {}),
     "best": ("kerascenes best: dense SIFT 16/24/32, Fisher vectors (128 Gaussians, PCA 64), pyramid L=1, linear SVM",
@@ -45,41 +49,62 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_sweep(data: str | Path, val_data: str | Path, logdir: str | Path = "logs", name: str | None = None,
-              only: Sequence[str] = (), **common: Any) -> tuple[Path, list[dict[str, Any]]]:
-    """Run the rows of :data:`SWEEP_ROWS` (or ``only`` those) and write the table.
+@dataclass
+class SweepConfig(TaskConfig):
+    """Options of ``kerascenes bow sweep``: the data, which rows, and what every row shares."""
 
-    Args:
-        data, val_data: training and validation folders.
-        logdir: parent folder of the runs.
-        name: sweep name.
-        only: subset of row names.
-        **common: BagOfVisualWords parameters applied to every row (cache_dir, n_jobs, seed, progress).
+    KIND = "bow-sweep"
+    COMMAND = "kerascenes bow sweep"
+
+    data: str | None = option(None, "Training images: DIR/<class>/<image> (required).")
+    val_data: str | None = option(None, "Validation images with the same class folders (required).")
+    only: tuple[str, ...] = option((), "Run only these rows (repeatable), e.g. --only sift-100 --only fast-freak-250.",
+                                   choices=tuple(SWEEP_ROWS))
+    cache_descriptors: bool = option(True, "Read and write the on-disk descriptor cache.", aliases=("--no-cache",))
+    cache_dir: str | None = option(None, "Descriptor cache folder.", default_text="<logdir>/.bow-cache")
+    n_jobs: int = option(-1, "Parallel workers for descriptor extraction and encoding (-1: all cores).",
+                         aliases=("--jobs",))
+    seed: int = option(DEFAULT_SEED, "Seed of sampling, k-means and the GMM.")
+    name: str | None = option(None, "Sweep name (default: bow-sweep-<time>).")
+    logdir: str = option("logs", "Folder of all runs (and of the results workbook).")
+
+    def validate(self) -> "SweepConfig":
+        if self.data is None or self.val_data is None:
+            raise KerascenesError("sweep needs --data and --val-data (it measures validation accuracy).")
+        for row in self.only:
+            if row not in SWEEP_ROWS:
+                raise KerascenesError(f"Unknown sweep row {row!r}{closest(row, list(SWEEP_ROWS))}; "
+                                      f"choose among {', '.join(SWEEP_ROWS)}.")
+        return self
+
+    def row_config(self, row: str, sweep_name: str) -> BowConfig:
+        """The bag-of-words config of one row."""
+        _, classifier, C, params = SWEEP_ROWS[row]
+        return BowConfig(data=self.data, val_data=self.val_data, classifier=classifier, C=C, logdir=self.logdir,
+                         name=f"{sweep_name}-{row}", cache_descriptors=self.cache_descriptors,
+                         cache_dir=self.cache_dir, n_jobs=self.n_jobs, seed=self.seed, **params)
+
+
+def run_sweep(config: SweepConfig, progress: bool = True) -> tuple[Path, list[dict[str, Any]]]:
+    """Run the rows of :data:`SWEEP_ROWS` (or ``config.only``) and write the table.
 
     Returns:
         ``(path of sweep.md, rows)``.
     """
-    from kerascenes.bow.runner import DEFAULT_RECIPE, fit_run
+    from kerascenes.bow.runner import fit_bow
 
-    unknown = [r for r in only if r not in SWEEP_ROWS]
-    if unknown:
-        raise KerascenesError(f"Unknown sweep row {unknown[0]!r}; choose among {', '.join(SWEEP_ROWS)}.")
-    names = [r for r in SWEEP_ROWS if not only or r in only]
-    folder = RunFolder.create(logdir, name or default_run_name("bow-sweep"))
-    folder.write_config({"kind": "bow-sweep", "data": str(data), "val_data": str(val_data), "rows": names})
-    seed = common.pop("seed", 0)
+    config = config.resolve()
+    names = [r for r in SWEEP_ROWS if not config.only or r in config.only]
+    folder = RunFolder.create(config.logdir, config.name or default_run_name("bow-sweep"), config.KIND, config,
+                              {"rows": names})
     rows = []
     for row in names:
-        recipe, classifier, C, params = SWEEP_ROWS[row]
-        bow_params = {k: v for k, v in DEFAULT_RECIPE.items() if k != "classifier"} | params
-        run, summary = fit_run(data, val_data, classifier=classifier, C=C, logdir=logdir,
-                               name=f"{folder.name}-{row}", tensorboard=False, random_state=seed,
-                               extra_hparams={"sweep": folder.name, "row": row}, **bow_params, **common)
-        m = summary["metrics"]
-        rows.append({"row": row, "recipe": recipe, "run": run.name, "C": summary["hparams"].get("C"),
-                     "train_accuracy": m["train_accuracy"], "val_accuracy": m["val_accuracy"],
-                     "time_s": summary["wall_time_s"]})
-        table = markdown_table(rows)
-        (folder.path / "sweep.md").write_text(table)
+        result = fit_bow(config.row_config(row, folder.name), progress=progress,
+                         extra_hparams={"sweep": folder.name, "row": row})
+        summary, m = result.summary, result.summary["metrics"]
+        rows.append({"row": row, "recipe": SWEEP_ROWS[row][0], "run": result.run.name,
+                     "C": summary["hparams"].get("C"), "train_accuracy": m["train_accuracy"],
+                     "val_accuracy": m["val_accuracy"], "time_s": summary["wall_time_s"]})
+        (folder.path / "sweep.md").write_text(markdown_table(rows))
         write_json(folder.file("sweep.json"), rows)
     return folder.path / "sweep.md", rows

@@ -70,11 +70,17 @@ class Encoder:
 class BagOfVisualWords(TransformerMixin, BaseEstimator):
     """Bag of visual words: local descriptors -> vocabulary -> one vector per image.
 
+    The defaults are those of ``kerascenes bow fit``: multi-scale dense SIFT, Fisher vectors of 64
+    Gaussians, a 1 + 2x2 pyramid (``vocab_size`` and ``pyramid_levels`` left at ``None`` take the
+    chosen encoding's defaults from :data:`kerascenes.bow.encoding.ENCODING_DEFAULTS`).
+
     Args:
         detector: ``"dense-sift"``, ``"sift"``, ``"kaze"``, ``"akaze"``, ``"orb"`` or ``"fast-freak"``.
-        vocab_size: number of visual words (k-means centroids, or GMM components for Fisher vectors).
+        vocab_size: number of visual words (k-means centroids, or GMM components for Fisher vectors);
+            ``None``: 64 for Fisher vectors and VLAD, 400 for histograms.
         encoding: ``"histogram"`` (word counts), ``"vlad"`` or ``"fisher"`` (improved Fisher vectors).
-        pyramid_levels: spatial pyramid levels ``L`` (0 = whole image only; 2 = 1 + 4 + 16 cells).
+        pyramid_levels: spatial pyramid levels ``L`` (0 = whole image only; 2 = 1 + 4 + 16 cells);
+            ``None``: 1 for Fisher vectors and VLAD, 2 for histograms.
         normalization: histograms only: ``"l1"`` (for intersection/chi2 kernels) or
             ``"hellinger"`` (square-rooted, for linear kernels).
         matcher: descriptor -> word assignment: ``"exact"`` nearest centroid (fast),
@@ -92,8 +98,8 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         random_state: seed for sampling, k-means and the GMM.
     """
 
-    def __init__(self, detector: str = "dense-sift", vocab_size: int = 400, encoding: str = "histogram",
-                 pyramid_levels: int = 2, normalization: str = "l1", matcher: str = "exact",
+    def __init__(self, detector: str = "dense-sift", vocab_size: int | None = None, encoding: str = enc.DEFAULT_ENCODING,
+                 pyramid_levels: int | None = None, normalization: str = "l1", matcher: str = "exact",
                  soft_assignment: bool = False, patch_sizes: Sequence[int] = (16, 24, 32), step: int = 8,
                  max_side: int | None = 300, max_keypoints: int | None = None, pca_dim: int = 64,
                  vocab_samples: int = 100_000, cache_dir: str | None = None, n_jobs: int | None = None,
@@ -124,17 +130,22 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         return tags
 
+    def _param(self, name: str) -> Any:
+        """A parameter's value; ``vocab_size`` / ``pyramid_levels`` left at ``None`` take the encoding's default."""
+        value = getattr(self, name)
+        return enc.encoding_default(self.encoding, name) if value is None else value
+
     def _check_params(self) -> None:
         check_detector(self.detector)
         _choice("encoding", self.encoding, enc.ENCODINGS)
         _choice("normalization", self.normalization, enc.NORMALIZATIONS)
         _choice("matcher", self.matcher, MATCHERS)
         for name, low in (("vocab_size", 1), ("pyramid_levels", 0), ("step", 1), ("vocab_samples", 1), ("pca_dim", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < low:
+            value = self._param(name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise KerascenesError(f"{name} must be an integer >= {low}, got {value!r}.")
-        if self.pyramid_levels > 4:
-            raise KerascenesError(f"pyramid_levels={self.pyramid_levels} is too fine; use 0 to 4.")
+        if self._param("pyramid_levels") > 4:
+            raise KerascenesError(f"pyramid_levels={self._param('pyramid_levels')} is too fine; use 0 to 4.")
         if self.soft_assignment and self.encoding != "histogram":
             raise KerascenesError("soft_assignment only applies to encoding='histogram'; turn it off for VLAD/Fisher.")
 
@@ -201,9 +212,10 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         sets = [d for d, _ in described]
         self.descriptor_dim_ = int(next((d.shape[1] for d in sets if d.ndim == 2), 0))
         sample = sample_descriptors(sets, int(self.vocab_samples), 0 if self.random_state is None else self.random_state)
-        if len(sample) < self.vocab_size:
+        vocab_size = int(self._param("vocab_size"))
+        if len(sample) < vocab_size:
             raise KerascenesError(
-                f"vocab_size={self.vocab_size} is larger than the {len(sample)} descriptors found in the "
+                f"vocab_size={vocab_size} is larger than the {len(sample)} descriptors found in the "
                 f"training images; use a smaller vocab_size (or more/larger images).")
         self.pca_mean_ = np.zeros(0, np.float32)
         self.pca_components_ = np.zeros((0, 0), np.float32)
@@ -219,9 +231,9 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         # than two spinning threads when other processes share the cores
         with threadpool_limits(1):
             if self.encoding == "fisher":
-                self.vocabulary_, self.gmm_variances_, self.gmm_priors_ = fit_gmm(sample, int(self.vocab_size), seed)
+                self.vocabulary_, self.gmm_variances_, self.gmm_priors_ = fit_gmm(sample, vocab_size, seed)
             else:
-                self.vocabulary_ = fit_kmeans(sample, int(self.vocab_size), seed)
+                self.vocabulary_ = fit_kmeans(sample, vocab_size, seed)
             if self.soft_assignment:
                 self.soft_sigma_ = soft_sigma_from_sample(sample, self.vocabulary_)
         self.timings_["vocabulary_s"] = round(time.perf_counter() - start, 2)
@@ -242,7 +254,7 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         """The fitted encoding state as plain arrays."""
         check_is_fitted(self, "vocabulary_")
         pca = self.pca_components_.size > 0
-        return Encoder(self.encoding, int(self.pyramid_levels), self.normalization, self.matcher,
+        return Encoder(self.encoding, int(self._param("pyramid_levels")), self.normalization, self.matcher,
                        self.vocabulary_, self.soft_sigma_ or None,
                        self.pca_mean_ if pca else None, self.pca_components_ if pca else None,
                        self.gmm_variances_ if self.encoding == "fisher" else None,

@@ -2,7 +2,7 @@
 
 from kerascenes.classify.config import FitConfig
 
-__all__ = ["FitConfig", "fit_classifier", "evaluate_run", "predict_files"]
+__all__ = ["FitConfig", "fit_classifier", "evaluate_run", "predict_files", "load_run_model"]
 
 
 def __getattr__(name):  # lazy: these import TensorFlow
@@ -10,8 +10,12 @@ def __getattr__(name):  # lazy: these import TensorFlow
         from kerascenes.classify.train import fit_classifier
 
         return fit_classifier
-    if name in ("evaluate_run", "predict_files", "load_run_model"):
-        from kerascenes.classify import evaluate
+    if name in ("evaluate_run", "predict_files"):
+        from kerascenes import inference
 
-        return getattr(evaluate, name)
+        return getattr(inference, name)
+    if name == "load_run_model":
+        from kerascenes.classify.evaluate import load_run_model
+
+        return load_run_model
     raise AttributeError(name)

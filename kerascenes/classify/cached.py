@@ -244,7 +244,7 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
         data: ``PreparedData`` (``train``, ``val`` image sets).
         image_size: input size.
         config: the run's ``FitConfig`` (``epochs``, ``batch_size``, ``cache_views``,
-            ``augment``, ``seed``, ``cache``; ``extra["feature_store"]``: auto, memory or disk).
+            ``augment``, ``seed``, ``cache_images``, ``feature_store``: auto, memory or disk).
         callbacks: the same callbacks the image-based stage would get (early stopping,
             LR schedule, CSV, TensorBoard); they see the head model, whose weights are the
             classifier's.
@@ -271,7 +271,7 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     views = int(config.cache_views)
     dim = int(extractor.output_shape[-1])
     nbytes = estimate_feature_bytes(len(data.train), views, dim) + estimate_feature_bytes(len(data.val), 1, dim)
-    store = choose_store(nbytes, (getattr(config, "extra", None) or {}).get("feature_store", "auto"))
+    store = choose_store(nbytes, config.feature_store)
     if store == "disk" and cache_dir is None:
         raise KerascenesError("An on-disk feature cache needs a folder; pass cache_dir or use feature_store='memory'.")
     where = "in memory" if store == "memory" else f"on disk in {cache_dir}"
@@ -280,7 +280,7 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     disk = Path(cache_dir) if store == "disk" else None
     train_f = extract_features(extractor, data.train.paths, data.train.labels, image_size, batch, views=views,
                                augment=config.augment, seed=config.seed,
-                               path=disk / "train_features.npy" if disk else None, cache_images=config.cache,
+                               path=disk / "train_features.npy" if disk else None, cache_images=config.cache_images,
                                desc="caching training features")
     val_f = extract_features(extractor, data.val.paths, data.val.labels, image_size, batch, views=1,
                              path=disk / "val_features.npy" if disk else None, cache_images=False,

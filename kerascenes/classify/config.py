@@ -1,63 +1,80 @@
-"""``FitConfig``: every option of a classifier run, grouped by concern, saved with the run."""
+"""``FitConfig``: every option of a classifier run (``kerascenes fit``), grouped by concern."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
+from kerascenes.classify.model import ACTIVATIONS, TTA_POLICIES, parse_dense
+from kerascenes.config import DEFAULT_SEED, TaskConfig, option
+from kerascenes.data.augment import POLICIES as AUGMENT_POLICIES
 from kerascenes.errors import KerascenesError
+
+FEATURE_STORES = ("auto", "memory", "disk")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 @dataclass
-class FitConfig:
-    """Options of ``kerascenes fit`` (and :func:`kerascenes.classify.fit_classifier`).
+class FitConfig(TaskConfig):
+    """Options of ``kerascenes fit`` and :func:`kerascenes.classify.fit_classifier`.
 
-    The resolved config is written to the run folder as ``config.json``; passing it back
-    (``FitConfig.from_dict``) reproduces the run.
+    Each field is the command-line option of the same name (``fine_tune_lr`` ->
+    ``--fine-tune-lr``). ``None`` means the backbone's default; :meth:`resolve` fills those in,
+    and the run's ``config.json`` stores the resolved options (``--config`` replays them).
     """
 
-    # data
-    data: str = ""
-    val_data: str | None = None
-    val_split: float = 0.2
-    strict: bool = False
-    augment: str = "default"
-    cache: bool = True
-    # model
-    backbone: str = "MobileNetV2"
-    weights: str | None = "imagenet"
-    alpha: float | None = None
-    image_size: int | None = None
-    dense: tuple[int, ...] = (256,)
-    dropout: float = 0.3
-    activation: str = "relu"
-    # optimisation
-    lr: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 30
-    patience: int = 5
-    fine_tune: int = 0
-    fine_tune_epochs: int = 10
-    fine_tune_lr: float | None = None
-    seed: int = 42
-    tta: str = "none"
-    # speed and scale
-    cache_features: bool = False
-    cache_views: int = 1
-    mixed_precision: bool = False
-    jit_compile: bool = False
-    strategy: str = "default"
-    # outputs
-    name: str | None = None
-    logdir: str = "logs"
-    extra: dict[str, Any] = field(default_factory=dict)
+    KIND = "classifier"
+    COMMAND = "kerascenes fit"
 
-    def __post_init__(self):
-        self.dense = tuple(int(u) for u in (self.dense or ()))
+    # data
+    data: str | None = option(None, "Training images: DIR/<class>/<image> (required).")
+    val_data: str | None = option(None, "Validation images with the same class folders.")
+    val_split: float = option(0.2, "Stratified, seeded share of --data used for validation when --val-data is not given.")
+    strict: bool = option(False, "Fail on unusable image files instead of skipping them.")
+    augment: str = option("default", "Augmentation policy: default = flips/rotation/zoom/contrast.",
+                          choices=tuple(AUGMENT_POLICIES))
+    cache_images: bool = option(True, "Keep decoded images in memory between epochs (--no-cache-images: decode every epoch).",
+                                aliases=("--no-cache",))
+    # model
+    backbone: str | None = option(None, "Backbone name (see `kerascenes backbones`) or a KerasHub preset folder (required).")
+    weights: str = option("imagenet", "'imagenet' (downloaded by Keras), 'none' (random) or PATH to a local weights file (no top).")
+    alpha: float | None = option(None, "Width multiplier of MobileNet / MobileNetV2.", default_text="the network's, 1.0")
+    image_size: int | None = option(None, "Square input size.", default_text="the backbone's")
+    dense: tuple[int, ...] = option((256,), "Units of the hidden head layers, e.g. 512,256 ('none': a linear head).",
+                                    parse=parse_dense)
+    dropout: float = option(0.3, "Dropout before each head layer, in [0, 1).")
+    activation: str = option("relu", "Activation of the hidden head layers.", choices=ACTIVATIONS)
+    # optimisation
+    lr: float = option(1e-3, "Adam learning rate.")
+    batch_size: int = option(32, "Images per batch (per replica with --strategy).")
+    epochs: int = option(30, "Maximum epochs of the frozen stage.")
+    patience: int = option(5, "Early stopping on val_loss (best weights restored); 0 disables it.")
+    fine_tune: int = option(0, "Unfreeze the last N backbone layers for a second stage (BatchNorm stays frozen; "
+                               "a ViT's layers are its transformer blocks).")
+    fine_tune_epochs: int = option(10, "Maximum epochs of the fine-tuning stage.")
+    fine_tune_lr: float | None = option(None, "Learning rate of the fine-tuning stage.", default_text="--lr / 10")
+    seed: int = option(DEFAULT_SEED, "Seed of the split, initialisation, shuffling and augmentation.")
+    tta: str = option("none", "Test-time augmentation saved in the model: 'flip' averages each image with its mirror.",
+                      choices=TTA_POLICIES)
+    # speed and scale
+    cache_features: bool = option(False, "Run the frozen backbone once per image and train the head on cached features.")
+    cache_views: int = option(1, "Augmented views per image cached with --cache-features (1: the image itself).")
+    feature_store: str = option("auto", "Where --cache-features keeps the features (auto: memory up to 2 GB).",
+                                choices=FEATURE_STORES)
+    mixed_precision: bool = option(False, "Compute in float16 (mixed_float16) where supported.")
+    jit_compile: bool = option(False, "Compile train steps with XLA.")
+    strategy: str = option("default", "tf.distribute strategy (multiworker reads TF_CONFIG).", choices=STRATEGIES)
+    # outputs
+    name: str | None = option(None, "Run name (default: <backbone>-<date>-<time>); a taken name gets a suffix.")
+    logdir: str = option("logs", "Folder of all runs (and of the results workbook).")
 
     def validate(self) -> "FitConfig":
-        """Check the numbers before any work starts (one clear sentence per problem)."""
+        """Check every value before any work starts (one clear sentence per problem)."""
+        super().validate()
         checks = [
+            (self.data is not None, "--data is required: a folder with one sub-folder of images per class."),
+            (self.backbone is not None, "--backbone is required; run `kerascenes backbones` for the list."),
+            (0.0 < self.val_split < 1.0, f"--val-split must be between 0 and 1, got {self.val_split}."),
             (self.lr > 0, f"--lr must be positive, got {self.lr}."),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}."),
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}."),
@@ -67,56 +84,51 @@ class FitConfig:
             (self.fine_tune_lr is None or self.fine_tune_lr > 0, f"--fine-tune-lr must be positive, got {self.fine_tune_lr}."),
             (0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}."),
             (self.alpha is None or self.alpha > 0, f"--alpha must be positive, got {self.alpha}."),
+            (self.image_size is None or self.image_size >= 1, f"--image-size must be at least 1, got {self.image_size}."),
+            (all(u >= 1 for u in self.dense), f"--dense {','.join(map(str, self.dense))} has a layer with fewer than "
+                                              "1 unit; use positive integers such as 512,256."),
             (self.cache_views >= 1, f"--cache-views must be at least 1, got {self.cache_views}."),
         ]
         for ok, message in checks:
             if not ok:
                 raise KerascenesError(message)
-        if self.tta not in ("none", "flip"):
-            raise KerascenesError(f"--tta {self.tta!r} is not supported; choose none or flip.")
-        if not self.data:
-            raise KerascenesError("--data is required: a folder with one sub-folder of images per class.")
         return self
 
+    def resolve(self) -> "FitConfig":
+        """Fill the backbone's defaults (name, input size, weights, fine-tuning rate) and check them.
+
+        The backbone family refuses options it does not support here, before any image is read.
+        """
+        from kerascenes.backbones import get_backbone, get_family, resolve_image_size, resolve_weights
+
+        self.validate()
+        spec = get_backbone(self.backbone)
+        resolved = self.replace(
+            backbone=spec.name, weights=resolve_weights(self.weights, spec),
+            image_size=resolve_image_size(spec, self.image_size),
+            fine_tune_lr=self.lr / 10.0 if self.fine_tune_lr is None else self.fine_tune_lr,
+        )
+        get_family(spec).check(spec, resolved)
+        return resolved
+
     @property
-    def resolved_fine_tune_lr(self) -> float:
-        return self.fine_tune_lr if self.fine_tune_lr is not None else self.lr / 10.0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["dense"] = list(self.dense)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FitConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def applied_augment(self) -> str:
+        """The augmentation the images really get: none when only un-augmented cached features train."""
+        if self.cache_features and self.cache_views == 1 and not self.fine_tune:
+            return "none"
+        return self.augment
 
     def hparams(self) -> dict[str, Any]:
-        """Flat hyperparameters for the workbook and TensorBoard's HParams."""
-        return {
-            "backbone": self.backbone,
-            "weights": self.weights or "none",
-            "alpha": self.alpha,
-            "image_size": self.image_size,
-            "dense": ",".join(map(str, self.dense)) or "none",
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "augment": self.augment,
-            "lr": self.lr,
-            "batch_size": self.batch_size,
-            "epochs": self.epochs,
-            "patience": self.patience,
-            "fine_tune": self.fine_tune,
-            "fine_tune_epochs": self.fine_tune_epochs if self.fine_tune else 0,
-            "fine_tune_lr": self.resolved_fine_tune_lr if self.fine_tune else None,
-            "seed": self.seed,
-            "tta": self.tta,
-            "cache_features": self.cache_features,
-            "cache_views": self.cache_views if self.cache_features else None,
-            "mixed_precision": self.mixed_precision,
-            "jit_compile": self.jit_compile,
-            "strategy": self.strategy,
-            "data": self.data,
-            "val_data": self.val_data or f"split {self.val_split}",
-        }
+        """Flat hyperparameters for the workbook and TensorBoard's HParams (what the run did)."""
+        out = super().hparams()
+        out.update(
+            dense=out["dense"] or "none",
+            augment=self.applied_augment,
+            fine_tune_epochs=self.fine_tune_epochs if self.fine_tune else 0,
+            fine_tune_lr=self.fine_tune_lr if self.fine_tune else None,
+            cache_views=self.cache_views if self.cache_features else None,
+            val_data=self.val_data or f"split {self.val_split}",
+        )
+        for key in ("name", "logdir", "val_split", "strict"):
+            out.pop(key)
+        return out

@@ -1,17 +1,21 @@
-"""Evaluation of classifier runs: reports, error analysis, loading and prediction."""
+"""Classifier runs (CNN, ViT): the reports written at the end of training, loading, prediction.
+
+Evaluating a run on a folder and predicting files go through :mod:`kerascenes.inference`,
+which serves every classifier-like kind with one result shape; :class:`KerasPredictor` is
+what it uses for classifier runs.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from kerascenes.data.folders import ImageSet, align_classes, load_image_folder
+from kerascenes.data.folders import ImageSet
 from kerascenes.errors import KerascenesError
-from kerascenes.runs import RunFolder, write_json
+from kerascenes.runs import RunFolder
 
 log = logging.getLogger("kerascenes")
 
@@ -79,81 +83,25 @@ def load_run_model(run: RunFolder):
     """Load a run's saved ``model.keras`` (safe mode: no arbitrary code is executed)."""
     import keras
 
-    import kerascenes.classify.layers  # noqa: F401  (registers ImagePreprocessing)
+    from kerascenes.backbones import get_family
 
-    config = run.read_config()
-    if config.get("family") == "keras_hub":
-        import keras_hub  # noqa: F401  (registers the KerasHub classes)
+    get_family(run.read_config().get("family", "keras.applications")).prepare_loading()
     path = run.path / "model.keras"
     if not path.is_file():
         raise KerascenesError(f"{run.path} has no model.keras (the run did not finish); train it again or pick another run.")
     return keras.saving.load_model(str(path))
 
 
-def evaluate_run(run_dir: str | Path, data: str | Path, batch_size: int = 32, strict: bool = False,
-                 write: bool = True) -> dict[str, Any]:
-    """Evaluate a trained run on a class-per-folder tree.
+class KerasPredictor:
+    """Class probabilities from a classifier run's ``model.keras`` (CNN or ViT)."""
 
-    Args:
-        run_dir: the run folder.
-        data: the images to evaluate on (class folders must be among the model's classes).
-        batch_size: prediction batch size.
-        strict: refuse folders with unusable files instead of skipping them.
-        write: also write the report files under ``<run>/evaluations/<data>-<time>/``.
+    def __init__(self, model, image_size: int, class_names: Sequence[str], batch_size: int = 32):
+        self.model, self.image_size, self.class_names, self.batch_size = model, image_size, list(class_names), batch_size
 
-    Returns:
-        ``{"accuracy", "macro_f1", "n_images", "per_class", "confusion_matrix", "class_names", ...}``.
-    """
-    run = RunFolder.open(run_dir)
-    config = run.read_config()
-    class_names = config["class_names"]
-    images = align_classes(load_image_folder(data, strict=strict, option="--data"), class_names, option="--data")
-    model = load_run_model(run)
-    proba = predict_proba(model, images, int(config["image_size"]), batch_size)
-    pred = proba.argmax(1)
-    out_dir = None
-    if write:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = run.path / "evaluations" / f"{Path(data).resolve().name}-{stamp}"
-    from kerascenes.reports import per_class_table, write_classification_report
+    @classmethod
+    def load(cls, run: RunFolder, batch_size: int = 32, **_: Any) -> "KerasPredictor":
+        config = run.read_config()
+        return cls(load_run_model(run), int(config["image_size"]), config["class_names"], batch_size)
 
-    if out_dir is not None:
-        result = write_classification_report(out_dir, images.labels, pred, class_names, proba=proba, paths=images.paths)
-    else:
-        result = {"accuracy": float((pred == images.labels).mean()), "n_images": len(images),
-                  "per_class": per_class_table(images.labels, pred, class_names)}
-    result.update({"run": run.name, "data": str(data), "class_names": class_names,
-                   "skipped": [p for p, _ in images.skipped]})
-    if out_dir is not None:
-        result["report_dir"] = str(out_dir)
-        write_json(out_dir / "evaluation.json", result)
-    return result
-
-
-def predict_files(run_dir: str | Path, files: Sequence[str | Path], top_k: int = 3) -> list[dict[str, Any]]:
-    """Top-k classes of each image file.
-
-    Raises:
-        KerascenesError: if a file is missing or is not a readable image.
-    """
-    from kerascenes.data.images import check_image
-    from kerascenes.reports import top_k as _top_k
-
-    run = RunFolder.open(run_dir)
-    config = run.read_config()
-    if top_k < 1:
-        raise KerascenesError(f"--top-k must be at least 1, got {top_k}.")
-    for f in files:
-        if not Path(f).is_file():
-            raise KerascenesError(f"Image {f} does not exist; check the path.")
-        problem = check_image(f)
-        if problem:
-            raise KerascenesError(f"Image {f} cannot be used ({problem}); pass a valid image file.")
-    model = load_run_model(run)
-    proba = predict_proba(model, [str(f) for f in files], int(config["image_size"]))
-    idx, val = _top_k(proba, top_k)
-    names = config["class_names"]
-    return [
-        {"file": str(f), "top": [{"class": names[j], "probability": round(float(p), 6)} for j, p in zip(idx[i], val[i])]}
-        for i, f in enumerate(files)
-    ]
+    def predict_proba(self, paths: Sequence[str]) -> np.ndarray:
+        return predict_proba(self.model, list(paths), self.image_size, self.batch_size)

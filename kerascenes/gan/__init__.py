@@ -15,7 +15,9 @@ _LAZY = {
     "build_generator": "kerascenes.gan.models",
     "build_discriminator": "kerascenes.gan.models",
     "GanMonitor": "kerascenes.gan.callbacks",
-    "train_gan": "kerascenes.gan.train",
+    "train_gan": "kerascenes.gan.session",
+    "GanConfig": "kerascenes.gan.config",
+    "GanResult": "kerascenes.gan.session",
 }
 
 __all__ = sorted(_LAZY) + ["get_architecture", "list_architectures"]

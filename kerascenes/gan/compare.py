@@ -35,10 +35,8 @@ def run_row(run_dir: str | os.PathLike, eval_samples: int = 10000, seed: int = 0
         eval_samples: images scored when the run has no ``evaluation.json`` yet.
         seed: seed of that scoring.
     """
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, "gan", action="compare")
     config = run.read_config()
-    if config.get("kind") != "gan":
-        raise KerascenesError(f"{run.path} is a {config.get('kind', 'non-GAN')} run; compare folders made by `kerascenes gan train`.")
     history = layout.read_history(run)
     evaluation_file = run.path / layout.EVALUATION_FILE
     if evaluation_file.is_file():
@@ -48,7 +46,7 @@ def run_row(run_dir: str | os.PathLike, eval_samples: int = 10000, seed: int = 0
 
         scores = evaluate_run(run.path, n=eval_samples, seed=seed)
     return {
-        "run": run.name, "framework": config.get("framework", "tf"), "architecture": config.get("architecture"),
+        "run": run.name, "framework": config.get("framework", "tf"), "architecture": config.get("arch"),
         "dataset": config.get("dataset"), "epochs": len(history),
         "images_per_second": float(np.mean([r["images_per_second"] for r in history])) if history else None,
         "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])) if history else None,

@@ -14,12 +14,9 @@ from kerascenes.gan import layout
 from kerascenes.runs import RunFolder, write_json
 
 
-def _gan_run(run_dir: str | os.PathLike) -> tuple[RunFolder, dict[str, Any]]:
-    run = RunFolder.open(run_dir)
-    config = run.read_config()
-    if config.get("kind") != "gan":
-        raise KerascenesError(f"{run.path} is a {config.get('kind', 'non-GAN')} run; pass a folder made by `kerascenes gan train`.")
-    return run, config
+def _gan_run(run_dir: str | os.PathLike, action: str = "evaluate") -> tuple[RunFolder, dict[str, Any]]:
+    run = RunFolder.open(run_dir, "gan", action=action)
+    return run, run.read_config()
 
 
 def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) -> np.ndarray:
@@ -28,7 +25,7 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
     A tf run loads ``generator.keras`` (or the last checkpoint of an unfinished run); a
     torch run is delegated to ``kerascenes.torch_gan.evaluate.generate_from_run``.
     """
-    run, config = _gan_run(run_dir)
+    run, config = _gan_run(run_dir, "sample")
     framework = config.get("framework", "tf")
     if framework == "torch":
         try:
@@ -70,7 +67,7 @@ def evaluate_run(run_dir: str | os.PathLike, n: int = 10000, seed: int = 0) -> d
     run, config = _gan_run(run_dir)
     images = generate_from_run(run.path, n=n, seed=seed)
     scores = score_samples(images, config["dataset"])
-    scores.update({"run": run.name, "framework": config.get("framework", "tf"), "architecture": config["architecture"],
+    scores.update({"run": run.name, "framework": config.get("framework", "tf"), "architecture": config["arch"],
                    "seed": seed})
     write_json(run.file(layout.EVALUATION_FILE), scores)
     plot_class_counts(scores["class_histogram"], run.file("class_histogram.png"),

@@ -1,15 +1,15 @@
-"""Start, resume and finish a GAN run: the framework-neutral part of every trainer.
+"""Start, resume and finish a GAN run: the framework-neutral part of ``kerascenes gan train``.
 
-Both trainers (``kerascenes.gan.train.train_gan`` for TensorFlow, the PyTorch twin's
-``train_gan``) call :func:`open_session` to get a run folder, the resolved config and the
-epoch to start from, and :func:`finish_session` to score the generator, write
-``summary.json`` and update the workbook.
+:func:`train_gan` is the one entry point of both frameworks: it opens a session (a new run
+folder, or the run to resume), hands it to the framework's ``train_session`` (TensorFlow in
+:mod:`kerascenes.gan.train`, PyTorch in :mod:`kerascenes.torch_gan.train`), then scores the
+generator and ends the run with :meth:`kerascenes.runs.RunFolder.finish`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,24 @@ import numpy as np
 
 from kerascenes.errors import KerascenesError
 from kerascenes.gan import layout
-from kerascenes.gan.architectures import DATASET_CODES, DEFAULT_ARCHITECTURE, get_architecture
+from kerascenes.gan.architectures import get_architecture
+from kerascenes.gan.config import GanConfig
 from kerascenes.runs import RunFolder, default_run_name
+
+#: framework -> ``"module:function"`` that trains an opened session.
+TRAINERS = {"tf": "kerascenes.gan.train:train_session", "torch": "kerascenes.torch_gan.train:train_session"}
 
 
 @dataclass
 class Session:
-    """An opened run: its folder, resolved config, first epoch to train and earlier history."""
+    """An opened run: its folder, resolved options, first epoch to train and earlier history.
+
+    ``config`` is the flat view (options and derived facts such as ``architecture_spec``)
+    that the trainers and callbacks read.
+    """
 
     run: RunFolder
+    options: GanConfig
     config: dict[str, Any]
     initial_epoch: int
     history: list[dict[str, Any]]
@@ -36,40 +45,62 @@ class Session:
     def architecture(self):
         return get_architecture(self.config["architecture_spec"])
 
-
-def resolve_config(framework: str, dataset: str, data: str | os.PathLike | None, architecture: str,
-                   epochs: int | None, batch_size: int | None, latent_dim: int | None,
-                   learning_rate: float | None, seed: int, eval_samples: int,
-                   max_minutes: float | None = None, codes: int | None = None) -> dict[str, Any]:
-    """Every setting of a new run, architecture defaults filled in (``max_minutes=0``: no time limit)."""
-    arch = get_architecture(architecture)
-    if codes is None:
-        codes = DATASET_CODES.get((arch.name, dataset))
-    if codes is not None:
-        arch = arch.with_codes(int(codes))
-    if latent_dim is not None:
-        arch = arch.replace(latent_dim=int(latent_dim))
-    if learning_rate is not None:
-        arch = arch.with_learning_rate(float(learning_rate))
-    if batch_size is not None:
-        arch = arch.replace(batch_size=int(batch_size))
-    return {
-        "kind": "gan", "framework": framework, "dataset": dataset,
-        "data": None if data is None else str(Path(data).resolve()),
-        "architecture": arch.name, "epochs": int(epochs or arch.epochs), "batch_size": arch.batch_size,
-        "latent_dim": arch.latent_dim, "codes": arch.codes, "learning_rate": arch.g_optimizer.learning_rate,
-        "beta_1": arch.g_optimizer.beta_1, "seed": int(seed), "eval_samples": int(eval_samples),
-        "max_minutes": (arch.max_minutes if max_minutes is None else (float(max_minutes) or None)),
-        "started": _dt.datetime.now().isoformat(timespec="seconds"),
-        "architecture_spec": arch.to_dict(),
-    }
+    def commit(self, images: np.ndarray) -> None:
+        """Write the session's options and derived facts once the run's files have loaded."""
+        if "real_diversity" not in self.config:
+            self.config["real_diversity"] = real_diversity(images, seed=self.options.seed)
+        self.run.update_config(self.options.to_dict(), {"real_diversity": self.config["real_diversity"]})
 
 
-def find_resumable(logdir: str | os.PathLike, name: str | None, dataset: str, framework: str) -> RunFolder:
-    """The run to resume: ``<logdir>/<name>``, or the newest unfinished run of ``dataset``/``framework``."""
-    logdir = Path(logdir)
-    if name:
-        run = RunFolder.open(logdir / name)
+@dataclass
+class GanResult:
+    """What :func:`train_gan` returns."""
+
+    run: RunFolder
+    summary: dict[str, Any]
+
+
+def load_trainer(framework: str):
+    """The ``train_session`` function of ``framework``."""
+    module, attr = TRAINERS[framework].split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        if framework == "torch":
+            raise KerascenesError("--framework torch needs PyTorch; install it with `pip install kerascenes[torch]`.") from exc
+        raise
+
+
+def train_gan(config: GanConfig, resume: bool = False, verbose: int = 1, images: np.ndarray | None = None,
+              **framework_options: Any) -> GanResult:
+    """Train (or resume) a DCGAN as described by ``config``, score it and end the run.
+
+    Args:
+        config: the run's options (resolved here: the architecture's defaults filled in).
+        resume: continue the run ``config.name`` (or the newest unfinished run of its dataset
+            and framework) from its last completed epoch; its saved options win, except
+            ``epochs`` (to train further) and ``max_minutes`` when they are given.
+        verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        images: training images ``uint8 (n, 28, 28)`` instead of loading ``config.dataset``.
+        **framework_options: passed to the framework's trainer (torch: ``device``).
+
+    Returns:
+        A :class:`GanResult` with the run folder and the summary.
+    """
+    if not resume:  # a missing framework fails before a run folder exists
+        load_trainer(config.framework)
+    session = open_session(config, resume)
+    images = training_images(session.config, images)
+    trainer = load_trainer(session.options.framework)
+    wall, collapse_warnings = trainer(session, images, verbose, **framework_options)
+    return GanResult(session.run, finish_session(session, wall, collapse_warnings))
+
+
+def find_resumable(config: GanConfig) -> RunFolder:
+    """The run to resume: ``<logdir>/<name>``, or the newest unfinished run of the dataset and framework."""
+    logdir = Path(config.logdir)
+    if config.name:
+        run = RunFolder.open(logdir / config.name, "gan", action="train")
         if layout.read_state(run) is None:
             raise KerascenesError(f"{run.path} has no completed epoch to resume from; start it again without --resume.")
         return run
@@ -77,52 +108,48 @@ def find_resumable(logdir: str | os.PathLike, name: str | None, dataset: str, fr
     for config_file in logdir.glob("*/config.json"):
         run = RunFolder(config_file.parent)
         try:
-            config = run.read_config()
-        except ValueError:
+            found = run.read_config()
+        except KerascenesError:
             continue
-        if (config.get("kind") == "gan" and config.get("dataset") == dataset and config.get("framework") == framework
-                and not run.has_summary() and layout.read_state(run) is not None):
+        if (found.get("kind") == "gan" and found.get("dataset") == config.dataset
+                and found.get("framework") == config.framework and not run.has_summary()
+                and layout.read_state(run) is not None):
             candidates.append((config_file.stat().st_mtime, run))
     if not candidates:
-        raise KerascenesError(f"No unfinished {framework} GAN run of {dataset} under {logdir} to resume; pass --name of the run or start a new one without --resume.")
+        raise KerascenesError(f"No unfinished {config.framework} GAN run of {config.dataset} under {logdir} to resume; "
+                              "pass --name of the run or start a new one without --resume.")
     return max(candidates, key=lambda item: item[0])[1]
 
 
-def open_session(framework: str, dataset: str = "mnist", data: str | os.PathLike | None = None,
-                 architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None,
-                 batch_size: int | None = None, latent_dim: int | None = None,
-                 learning_rate: float | None = None, name: str | None = None, logdir: str | os.PathLike = "logs",
-                 resume: bool = False, seed: int = 0, eval_samples: int = 10000,
-                 max_minutes: float | None = None, codes: int | None = None) -> Session:
+def open_session(config: GanConfig, resume: bool = False) -> Session:
     """Create a new run folder, or reopen an interrupted one when ``resume`` is set.
 
-    On resume the saved config wins (architecture, batch size, ...); only ``epochs`` may
-    be raised to train further, and ``max_minutes`` changed. ``config["max_minutes"]`` is the
-    training-time budget of this session (``None``: none).
+    Nothing of an earlier run is rewritten here: a resumed run's ``config.json`` changes only
+    when its checkpoint has loaded (:meth:`Session.commit`).
     """
-    if framework not in layout.FRAMEWORKS:
-        raise KerascenesError(f"Unknown --framework {framework!r}; choose one of {', '.join(layout.FRAMEWORKS)}.")
     if resume:
-        run = find_resumable(logdir, name, dataset, framework)
-        config = run.read_config()
-        if config.get("framework") != framework:
-            raise KerascenesError(f"{run.path} was trained with --framework {config.get('framework')}; resume it with that framework.")
-        if epochs is not None:
-            config["epochs"] = int(epochs)
-        if max_minutes is not None:
-            config["max_minutes"] = float(max_minutes) or None
+        run = find_resumable(config.validate())
+        raw = run.read_raw_config()
+        options = GanConfig.from_dict(raw.get("options", {}), source=str(run.path / "config.json"))
+        if config.epochs is not None:
+            options = options.replace(epochs=config.epochs)
+        if config.max_minutes is not None:
+            options = options.replace(max_minutes=config.max_minutes)
         state = layout.read_state(run)
-        if state["epoch"] >= config["epochs"]:
-            raise KerascenesError(f"{run.path} already trained {state['epoch']} of {config['epochs']} epochs; pass a larger --epochs to continue it.")
-        run.write_config(config)
+        if state["epoch"] >= options.epochs:
+            raise KerascenesError(f"{run.path} already trained {state['epoch']} of {options.epochs} epochs; "
+                                  "pass a larger --epochs to continue it.")
         history = [row for row in layout.read_history(run) if row["epoch"] <= state["epoch"]]
-        return Session(run, config, int(state["epoch"]), history, float(state.get("wall_time_s", 0.0)))
-    config = resolve_config(framework, dataset, data, architecture, epochs, batch_size, latent_dim,
-                            learning_rate, seed, eval_samples, max_minutes, codes)
-    run = RunFolder.create(logdir, name or default_run_name(f"gan-{dataset}-{config['architecture']}-{framework}"))
-    np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(config["latent_dim"], seed, codes=config["codes"]))
-    run.write_config(config)
-    return Session(run, config, 0, [], 0.0)
+        flat = {**raw.get("derived", {}), **options.to_dict()}
+        return Session(run, options, flat, int(state["epoch"]), history, float(state.get("wall_time_s", 0.0)))
+    options = config.resolve()
+    arch = options.architecture()
+    derived = {"started": _dt.datetime.now().isoformat(timespec="seconds"), "beta_1": arch.g_optimizer.beta_1,
+               "architecture_spec": arch.to_dict()}
+    name = options.name or default_run_name(f"gan-{options.dataset}-{options.arch}-{options.framework}")
+    run = RunFolder.create(options.logdir, name, "gan", options, derived)
+    np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(options.latent_dim, options.seed, codes=options.codes))
+    return Session(run, options, {**derived, **options.to_dict()}, 0, [], 0.0)
 
 
 def training_images(config: dict[str, Any], images: np.ndarray | None = None) -> np.ndarray:
@@ -144,13 +171,12 @@ def real_diversity(images: np.ndarray, n: int = layout.GRID_SIZE, seed: int = 0)
 
 
 def finish_session(session: Session, wall_time_s: float, collapse_warnings: int = 0) -> dict[str, Any]:
-    """Score the final generator, write ``summary.json`` (last) and rebuild the workbook.
+    """Score the final generator and end the run (``summary.json``, TensorBoard, workbook).
 
     Returns:
         The summary.
     """
     from kerascenes.gan.evaluate import evaluate_run
-    from kerascenes.workbook import update_workbook
 
     config, run, history = session.config, session.run, session.history
     scores = evaluate_run(run.path, n=config["eval_samples"], seed=config["seed"])
@@ -165,18 +191,6 @@ def finish_session(session: Session, wall_time_s: float, collapse_warnings: int 
         "collapse_warnings": int(collapse_warnings),
         "epochs_done": len(history),
     }
-    hparams = {k: config[k] for k in ("framework", "dataset", "architecture", "epochs", "batch_size", "latent_dim",
-                                      "learning_rate", "beta_1", "seed")}
-    hparams["codes"] = config.get("codes", 0)  # runs made before codes existed have none
-    hparams["max_minutes"] = config.get("max_minutes")
-    summary = {"kind": "gan", "run": run.name, "started": config["started"], "wall_time_s": round(wall_time_s, 1),
-               "hparams": hparams, "metrics": metrics, "grid": layout.grid_file(len(history)) if history else None}
-    try:
-        from kerascenes.tboard import log_hparams
-
-        log_hparams(run.tensorboard_dir / "hparams", hparams, {k: v for k, v in metrics.items() if v is not None})
-    except ImportError:  # TensorBoard's hparams plugin is optional for the summary itself
-        pass
-    run.write_summary(summary)
-    update_workbook(run.logdir)
-    return summary
+    hparams = session.options.hparams() | {"beta_1": config["beta_1"]}
+    grid = layout.grid_file(len(history)) if history else None
+    return run.finish(hparams, metrics, config["started"], wall_time_s, extra={"grid": grid})

@@ -1,20 +1,17 @@
-"""Train a DCGAN with TensorFlow into a run folder (resumable).
+"""Train a DCGAN with TensorFlow into a run folder (resumable): the ``tf`` trainer.
 
-``train_gan`` is the entry point of ``kerascenes gan train --framework tf``; the PyTorch
-twin exposes a ``train_gan`` with the same signature and the same run-folder layout.
+:func:`kerascenes.gan.train_gan` opens the session and calls :func:`train_session`; the
+PyTorch twin's ``train_session`` takes the same session and writes the same run folder.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 
 from kerascenes.gan import layout
-from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE
-from kerascenes.gan.session import finish_session, open_session, real_diversity, training_images
-from kerascenes.runs import RunFolder
+from kerascenes.gan.session import Session
 
 
 def make_dataset(images: np.ndarray, batch_size: int, seed: int):
@@ -28,53 +25,30 @@ def make_dataset(images: np.ndarray, batch_size: int, seed: int):
             .prefetch(tf.data.AUTOTUNE))
 
 
-def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
-              architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None, batch_size: int | None = None,
-              latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
-              logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
-              verbose: int = 1, images: np.ndarray | None = None,
-              max_minutes: float | None = None, codes: int | None = None) -> tuple[RunFolder, dict]:
-    """Train (or resume) a DCGAN and score it.
+def train_session(session: Session, images: np.ndarray, verbose: int = 1) -> tuple[float, int]:
+    """Train an opened session with TensorFlow (the ``tf`` trainer of :func:`kerascenes.gan.train_gan`).
 
     Args:
-        dataset: ``"mnist"`` or ``"fashion_mnist"``.
-        data: ``.npz`` or idx folder (``None``: local copy or tensorflow-datasets).
-        architecture: ``"cpu"`` (default), ``"tutorial"`` or ``"relu32"``.
-        epochs, batch_size, latent_dim, learning_rate: override the architecture defaults.
-        codes: values of an InfoGAN categorical code (0: none); default: the architecture's, or
-            its size for ``dataset`` in ``architectures.DATASET_CODES``.
-        name: run folder name (default ``gan-<dataset>-<arch>-tf-<time>``); with ``resume``,
-            the run to continue.
-        logdir: parent of the run folders; the workbook lives there.
-        resume: continue the named (or newest unfinished) run from its last completed epoch.
-        seed: seed of initialisation, noise, shuffling and the evaluation samples.
-        eval_samples: generated images scored at the end.
+        session: from :func:`kerascenes.gan.session.open_session` (new or resumed).
+        images: training images ``uint8 (n, 28, 28)``.
         verbose: Keras progress output (0, 1 or 2).
-        images: training images ``uint8 (n, 28, 28)`` instead of loading ``dataset``.
-        max_minutes: training-time budget (default: the architecture's; 0: none); the epoch
-            running when it is spent ends early and training stops.
 
     Returns:
-        ``(run_folder, summary)``.
+        ``(wall time of the run so far in seconds, collapse warnings)``.
     """
     import keras
 
     from kerascenes.gan.callbacks import GanCheckpoint, GanMonitor, TimeBudget
     from kerascenes.gan.dcgan import DCGAN
 
-    session = open_session("tf", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
-                           logdir, resume, seed, eval_samples, max_minutes, codes)
     config, run = session.config, session.run
-    images = training_images(config, images)
     if session.initial_epoch:
         model = keras.saving.load_model(run.path / GanCheckpoint.FILE)
     else:
         keras.utils.set_random_seed(config["seed"])
         model = DCGAN(config["architecture_spec"], seed=config["seed"])
         model.compile()
-    if "real_diversity" not in config:
-        config["real_diversity"] = real_diversity(images, seed=config["seed"])
-        run.write_config(config)
+    session.commit(images)
     monitor = GanMonitor(run, np.load(run.path / layout.FIXED_NOISE_FILE), config["real_diversity"],
                          config["batch_size"], session.history, config["dataset"], config["seed"])
     checkpoint = GanCheckpoint(run, monitor, session.wall_time_offset)
@@ -82,11 +56,9 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     monitor.collapse_warnings = int(state.get("collapse_warnings", 0))
     start = time.perf_counter()
     model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
-              epochs=config["epochs"], initial_epoch=session.initial_epoch, callbacks=[TimeBudget(config.get("max_minutes")), monitor, checkpoint],
-              verbose=verbose, shuffle=False)
+              epochs=config["epochs"], initial_epoch=session.initial_epoch,
+              callbacks=[TimeBudget(config["max_minutes"]), monitor, checkpoint], verbose=verbose, shuffle=False)
     model.sampler.save(run.file(layout.GENERATOR_FILE["tf"]))
     model.discriminator.save(run.file(layout.DISCRIMINATOR_FILE["tf"]))
     session.history = monitor.history
-    wall = session.wall_time_offset + time.perf_counter() - start
-    summary = finish_session(session, wall, monitor.collapse_warnings)
-    return run, summary
+    return session.wall_time_offset + time.perf_counter() - start, monitor.collapse_warnings

@@ -22,7 +22,7 @@ def load_generator(run_dir: str | os.PathLike, device: str | torch.device = "cpu
     Returns:
         The generator in eval mode.
     """
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, "gan", action="sample")
     config = run.read_config()
     final, checkpoint = run.path / layout.GENERATOR_FILE["torch"], run.path / _CHECKPOINT_FILE
     if final.is_file():

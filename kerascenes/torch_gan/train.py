@@ -1,7 +1,8 @@
-"""Train a DCGAN with PyTorch into a run folder (resumable): ``kerascenes gan train --framework torch``.
+"""Train a DCGAN with PyTorch into a run folder (resumable): the ``torch`` trainer.
 
-Same signature, options, run-folder layout, per-epoch grids, TensorBoard tags and workbook
-row as :func:`kerascenes.gan.train.train_gan`; only the framework differs. The
+:func:`kerascenes.gan.train_gan` (``kerascenes gan train --framework torch``) opens the
+session and calls :func:`train_session`: same options, run-folder layout, per-epoch grids,
+TensorBoard tags and workbook row as the TensorFlow trainer; only the framework differs. The
 framework-neutral parts (config, resume, history, scoring, summary) are shared through
 :mod:`kerascenes.gan.session` and :mod:`kerascenes.gan.layout`.
 """
@@ -17,8 +18,7 @@ import torch
 
 from kerascenes.errors import KerascenesError
 from kerascenes.gan import layout
-from kerascenes.gan.architectures import DEFAULT_ARCHITECTURE
-from kerascenes.gan.session import Session, finish_session, open_session, real_diversity, training_images
+from kerascenes.gan.session import Session
 from kerascenes.runs import RunFolder
 from kerascenes.torch_gan.dcgan import TorchDCGAN
 
@@ -146,54 +146,31 @@ def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: b
     return {k: (v / max(taken, 1)).item() for k, v in totals.items()}, taken
 
 
-def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
-              architecture: str = DEFAULT_ARCHITECTURE, epochs: int | None = None, batch_size: int | None = None,
-              latent_dim: int | None = None, learning_rate: float | None = None, name: str | None = None,
-              logdir: str | os.PathLike = "logs", resume: bool = False, seed: int = 0, eval_samples: int = 10000,
-              verbose: int = 1, images: np.ndarray | None = None, max_minutes: float | None = None,
-              device: str | None = None, codes: int | None = None) -> tuple[RunFolder, dict]:
-    """Train (or resume) a DCGAN with PyTorch and score it.
+def train_session(session: Session, images: np.ndarray, verbose: int = 1, device: str | None = None) -> tuple[float, int]:
+    """Train an opened session with PyTorch (the ``torch`` trainer of :func:`kerascenes.gan.train_gan`).
 
     Args:
-        dataset: ``"mnist"`` or ``"fashion_mnist"``.
-        data: ``.npz`` or idx folder (``None``: local copy or tensorflow-datasets).
-        architecture: ``"cpu"`` (default), ``"tutorial"`` or ``"relu32"``.
-        epochs, batch_size, latent_dim, learning_rate: override the architecture defaults.
-        codes: values of an InfoGAN categorical code (0: none); default: the architecture's, or
-            its size for ``dataset`` in ``architectures.DATASET_CODES``.
-        name: run folder name (default ``gan-<dataset>-<arch>-torch-<time>``); with ``resume``,
-            the run to continue.
-        logdir: parent of the run folders; the workbook lives there.
-        resume: continue the named (or newest unfinished) run from its last completed epoch.
-        seed: seed of initialisation, noise, shuffling and the evaluation samples.
-        eval_samples: generated images scored at the end.
+        session: from :func:`kerascenes.gan.session.open_session` (new or resumed).
+        images: training images ``uint8 (n, 28, 28)``.
         verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
-        images: training images ``uint8 (n, 28, 28)`` instead of loading ``dataset``.
-        max_minutes: training-time budget (default: the architecture's; 0: none); the epoch
-            running when it is spent ends after its current step and training stops.
         device: torch device (default: ``cuda`` when available, else ``cpu``).
 
     Returns:
-        ``(run_folder, summary)``.
+        ``(wall time of the run so far in seconds, collapse warnings)``.
     """
-    session = open_session("torch", dataset, data, architecture, epochs, batch_size, latent_dim, learning_rate, name,
-                           logdir, resume, seed, eval_samples, max_minutes, codes)
     config, run = session.config, session.run
-    images = training_images(config, images)
     device = device or default_device()
     torch.manual_seed(config["seed"])
     gan = TorchDCGAN(config["architecture_spec"], seed=config["seed"], device=device)
     if session.initial_epoch:
         load_checkpoint(run, gan)
-    if "real_diversity" not in config:
-        config["real_diversity"] = real_diversity(images, seed=config["seed"])
-        run.write_config(config)
+    session.commit(images)
     state = layout.read_state(run) or {}
     logger = EpochLogger(session, np.load(run.path / layout.FIXED_NOISE_FILE), config["real_diversity"],
                          int(state.get("collapse_warnings", 0)))
     x = to_tensor(images, device)
     start = time.perf_counter()
-    budget = config.get("max_minutes")
+    budget = config["max_minutes"]
     deadline = start + 60.0 * budget if budget else None
     try:
         for epoch in range(session.initial_epoch + 1, config["epochs"] + 1):
@@ -219,6 +196,4 @@ def train_gan(dataset: str = "mnist", data: str | os.PathLike | None = None,
     spec = config["architecture_spec"]
     save_network(run.file(layout.GENERATOR_FILE["torch"]), gan.sampler, spec, "generator")
     save_network(run.file(layout.DISCRIMINATOR_FILE["torch"]), gan.discriminator, spec, "discriminator")
-    wall = session.wall_time_offset + time.perf_counter() - start
-    summary = finish_session(session, wall, logger.collapse_warnings)
-    return run, summary
+    return session.wall_time_offset + time.perf_counter() - start, logger.collapse_warnings

@@ -34,7 +34,7 @@ def export_preset(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> dic
     Raises:
         KerascenesError: for runs of other families, unfinished runs or a non-empty ``out_dir``.
     """
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, "classifier", action="export")
     config = run.read_config()
     if config.get("family") != "keras_hub":
         raise KerascenesError(

@@ -14,7 +14,7 @@ from typing import Any
 
 from kerascenes.backbones import BackboneSpec
 from kerascenes.errors import KerascenesError
-from kerascenes.vit.presets import ViTSource, vit_source
+from kerascenes.vit.presets import ViTSource
 
 log = logging.getLogger("kerascenes")
 
@@ -22,21 +22,38 @@ log = logging.getLogger("kerascenes")
 SCALE, OFFSET = 1.0 / 127.5, -1.0
 
 
+def vit_source(spec: BackboneSpec) -> ViTSource:
+    """The :class:`ViTSource` behind a ViT backbone spec."""
+    if not isinstance(spec.source, ViTSource):
+        raise KerascenesError(f"Backbone {spec.name!r} is not a ViT backbone; run `kerascenes backbones` for the list.")
+    return spec.source
+
+
 def _download_failed(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
     return any(word in text for word in ("connection", "resolve", "http", "url", "network", "kaggle", "download"))
 
 
-def _check_size(spec: BackboneSpec, source: ViTSource, weights: str | None, image_size: int) -> None:
+def check_size(spec: BackboneSpec, source: ViTSource, weights: str, image_size: int) -> None:
+    """Refuse input sizes the ViT cannot take (not a multiple of its patch, or not its pretrained size)."""
     if image_size % source.patch_size:
         raise KerascenesError(
             f"--image-size {image_size} is not a multiple of the patch size {source.patch_size} of {spec.name}; "
             f"use e.g. {max(1, image_size // source.patch_size) * source.patch_size}."
         )
-    if weights is not None and source.config is None and image_size != spec.default_size:
+    if weights != "none" and source.config is None and image_size != spec.default_size:
         raise KerascenesError(
             f"--image-size {image_size} does not fit {spec.name}: its pretrained position embeddings are for "
             f"{spec.default_size}x{spec.default_size} images; drop --image-size or pass --weights none."
+        )
+
+
+def check_head(dense) -> None:
+    """A ViT head has at most one hidden layer (KerasHub's pre-logits layer)."""
+    if len(dense) > 1:
+        raise KerascenesError(
+            f"--dense {','.join(map(str, dense))} has {len(dense)} layers but a ViT head takes at most one "
+            "(KerasHub's pre-logits layer); pass e.g. --dense 256 or --dense none."
         )
 
 
@@ -55,12 +72,12 @@ def _from_preset(spec: BackboneSpec, source: ViTSource, loader):
         raise KerascenesError(f"Cannot load the KerasHub preset {source.preset}: {str(exc).splitlines()[0][:200]}") from exc
 
 
-def load_vit_backbone(spec: BackboneSpec, weights: str | None, image_size: int):
+def load_vit_backbone(spec: BackboneSpec, weights: str, image_size: int):
     """The ``keras_hub.models.ViTBackbone`` of a ViT spec.
 
     Args:
         spec: a ViT backbone spec (preset name, preset folder or from-scratch config).
-        weights: ``"imagenet"`` loads the preset's weights; ``None`` starts from random weights.
+        weights: ``"imagenet"`` loads the preset's weights; ``"none"`` starts from random weights.
         image_size: square input size (the preset's own size when its weights are loaded).
 
     Returns:
@@ -69,16 +86,17 @@ def load_vit_backbone(spec: BackboneSpec, weights: str | None, image_size: int):
     import keras_hub
 
     source = vit_source(spec)
-    if weights not in (None, "imagenet"):
+    if weights not in ("none", "imagenet"):
         raise KerascenesError(
             f"--weights {weights} does not apply to ViT backbones; pass the preset folder itself as --backbone PATH."
         )
-    _check_size(spec, source, weights, image_size)
+    check_size(spec, source, weights, image_size)
     if source.config is not None:
         return keras_hub.models.ViTBackbone(**source.config.backbone_kwargs(image_size), name="vit_backbone")
-    overrides: dict[str, Any] = {} if weights else {"image_shape": (image_size, image_size, 3)}
+    pretrained = weights != "none"
+    overrides: dict[str, Any] = {} if pretrained else {"image_shape": (image_size, image_size, 3)}
     return _from_preset(spec, source, lambda preset: keras_hub.models.ViTBackbone.from_preset(
-        preset, load_weights=weights is not None, **overrides))
+        preset, load_weights=pretrained, **overrides))
 
 
 def load_vit_converter(spec: BackboneSpec, image_size: int):
@@ -103,7 +121,7 @@ def load_vit_converter(spec: BackboneSpec, image_size: int):
         raise
 
 
-def build_vit_classifier(spec: BackboneSpec, weights: str | None, image_size: int, num_classes: int, head,
+def build_vit_classifier(spec: BackboneSpec, weights: str, image_size: int, num_classes: int, head,
                          seed: int | None = None):
     """A ``keras_hub.models.ViTImageClassifier`` for kerascenes training.
 
@@ -114,7 +132,7 @@ def build_vit_classifier(spec: BackboneSpec, weights: str | None, image_size: in
 
     Args:
         spec: a ViT backbone spec.
-        weights: ``"imagenet"`` (the preset's weights) or ``None``.
+        weights: ``"imagenet"`` (the preset's weights) or ``"none"``.
         image_size: square input size.
         num_classes: number of classes.
         head: a :class:`kerascenes.classify.model.HeadConfig` (at most one hidden layer).
@@ -127,11 +145,7 @@ def build_vit_classifier(spec: BackboneSpec, weights: str | None, image_size: in
 
     if num_classes < 2:
         raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
-    if len(head.dense) > 1:
-        raise KerascenesError(
-            f"--dense {','.join(map(str, head.dense))} has {len(head.dense)} layers but a ViT head takes at most one "
-            "(KerasHub's pre-logits layer); pass e.g. --dense 256 or --dense none."
-        )
+    check_head(head.dense)
     backbone = load_vit_backbone(spec, weights, image_size)
     converter = load_vit_converter(spec, image_size)
     preprocessor = keras_hub.models.ViTImageClassifierPreprocessor(image_converter=converter)
@@ -140,14 +154,14 @@ def build_vit_classifier(spec: BackboneSpec, weights: str | None, image_size: in
         intermediate_dim=head.dense[0] if head.dense else None, activation="softmax", dropout=head.dropout,
         head_dtype="float32", name="kerascenes_vit",
     )
-    backbone.trainable = weights is None
-    if weights is None:
+    backbone.trainable = weights == "none"
+    if weights == "none":
         log.info("%s starts from random weights: every layer trains from the first epoch.", spec.name)
     return model
 
 
-def build_vit_features(spec: BackboneSpec, weights: str | None, image_size: int):
-    """A feature extractor: images scaled to [-1, 1] -> the class token (``BackboneSpec.builder``)."""
+def build_vit_features(spec: BackboneSpec, weights: str, image_size: int):
+    """A feature extractor: images scaled to [-1, 1] -> the class token."""
     import keras
 
     backbone = load_vit_backbone(spec, weights, image_size)

@@ -1,9 +1,8 @@
-"""The ViT choices of ``--backbone``: KerasHub presets, from-scratch configs, preset folders.
+"""The ViT choices of ``--backbone`` as plain data: KerasHub presets, from-scratch configs, preset folders.
 
-Importing this module registers every ViT name in :data:`kerascenes.backbones.BACKBONES`
-(:func:`kerascenes.backbones._load_plugins` does it lazily) and a resolver that accepts the
-path of a local KerasHub preset folder. It is plain data: nothing here imports TensorFlow
-or KerasHub; the builders import :mod:`kerascenes.vit.model` when they are called.
+:mod:`kerascenes.backbones` reads these tables into its registry; nothing here imports the
+registry, TensorFlow or KerasHub (:mod:`kerascenes.vit.family` and :mod:`kerascenes.vit.model`
+build the networks).
 
 Three kinds of ViT backbone:
 
@@ -24,7 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kerascenes.backbones import BackboneSpec, register_backbone, register_resolver
 from kerascenes.errors import KerascenesError
 
 FAMILY = "keras_hub"
@@ -104,64 +102,6 @@ class ViTSource:
     local: bool = False
 
 
-def _builders() -> dict[str, Any]:
-    def features(spec, weights, image_size, alpha):
-        from kerascenes.vit.model import build_vit_features
-
-        return build_vit_features(spec, weights, image_size)
-
-    def classifier(spec, weights, image_size, num_classes, head, seed=None):
-        from kerascenes.vit.model import build_vit_classifier
-
-        return build_vit_classifier(spec, weights, image_size, num_classes, head, seed=seed)
-
-    def unfreeze(model, n_layers):
-        from kerascenes.vit.model import unfreeze_vit_blocks
-
-        return unfreeze_vit_blocks(model, n_layers)
-
-    return {"builder": features, "classifier_builder": classifier, "unfreeze": unfreeze}
-
-
-_SOURCES: dict[str, ViTSource] = {}
-
-
-def vit_source(spec: BackboneSpec) -> ViTSource:
-    """The :class:`ViTSource` behind a registered (or resolved) ViT backbone spec."""
-    source = _SOURCES.get(spec.name)
-    if source is None:
-        raise KerascenesError(f"Backbone {spec.name!r} is not a ViT backbone; run `kerascenes backbones` for the list.")
-    return source
-
-
-def _spec(name: str, source: ViTSource, default_size: int, params: int, pretrained: bool,
-          description: str) -> BackboneSpec:
-    spec = BackboneSpec(name=name, family=FAMILY, constructor=CONSTRUCTOR, preprocessing=PREPROCESSING,
-                        default_size=default_size, min_size=source.patch_size, params=params,
-                        description=description, pretrained=pretrained, **_builders())
-    _SOURCES[name] = source
-    return spec
-
-
-def register_vit_config(name: str, config: ViTConfig, description: str = "") -> BackboneSpec:
-    """Register a from-scratch ViT architecture under ``name`` (usable as ``--backbone name``).
-
-    Args:
-        name: the backbone name.
-        config: the architecture.
-        description: one line for ``kerascenes backbones``.
-
-    Returns:
-        The registered spec.
-    """
-    text = description or (f"from scratch (no pretrained weights): patch {config.patch_size}, "
-                           f"{config.num_layers} blocks, {config.num_heads} heads, width {config.hidden_dim}")
-    spec = _spec(name, ViTSource(config=config, patch_size=config.patch_size), config.image_size,
-                 config.params(), pretrained=False, description=text)
-    register_backbone(spec)
-    return spec
-
-
 def read_preset_folder(path: str | os.PathLike) -> dict[str, Any]:
     """Check that ``path`` is a KerasHub ViT preset folder and read its architecture.
 
@@ -198,25 +138,3 @@ def read_preset_folder(path: str | os.PathLike) -> dict[str, Any]:
     return {"image_size": int(arch["image_shape"][0]), "patch_size": patch, "params": params, "config": arch,
             "has_image_converter": (folder / "image_converter.json").is_file(),
             "has_task": (folder / "task.json").is_file()}
-
-
-def resolve_preset_folder(name: str) -> BackboneSpec | None:
-    """Resolver for ``--backbone PATH``: a spec for a KerasHub ViT preset folder, else ``None``."""
-    path = Path(os.path.expanduser(name))
-    if not path.is_dir():
-        return None
-    info = read_preset_folder(path)
-    arch = info["config"]
-    description = (f"local KerasHub preset: patch {info['patch_size']}, {arch.get('num_layers')} blocks, "
-                   f"width {arch.get('hidden_dim')}")
-    source = ViTSource(preset=str(path), patch_size=info["patch_size"], local=True)
-    # Not added to the registry: a folder is an argument, not a name `kerascenes backbones` lists.
-    return _spec(name, source, info["image_size"], info["params"], pretrained=True, description=description)
-
-
-for _name, (_size, _patch, _params, _text) in KERAS_HUB_PRESETS.items():
-    register_backbone(_spec(_name, ViTSource(preset=_name, patch_size=_patch), _size, _params, pretrained=True,
-                            description=f"{_text} (KerasHub preset, downloaded from Kaggle)"))
-for _name, _config in SCRATCH_CONFIGS.items():
-    register_vit_config(_name, _config)
-register_resolver(resolve_preset_folder)
