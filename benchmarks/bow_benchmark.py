@@ -25,13 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_common import host  # noqa: E402
 
 RECIPES = {
-    "default": ("kerascenes default (dense SIFT 16/24/32, Fisher vectors 64 x PCA 64, pyramid L=1, linear SVM)", []),
-    "best": ("kerascenes best (as default with 128 Gaussians)", ["--vocab", "128"]),
+    "default": ("kerascenes default (dense RootSIFT 16/24/32, Fisher vectors 64 x PCA 64, pyramid L=1, linear SVM)", []),
+    "plain-sift": ("the default on plain SIFT (no RootSIFT): the previous default", ["--no-root-sift"]),
+    "best": ("kerascenes best (as default with 128 Gaussians and (x, y) appended)", ["--vocab", "128", "--spatial-coords"]),
     "lazebnik": ("Lazebnik-style histograms (dense SIFT 16/24/32, 400 words, pyramid L=2, intersection SVM)",
-                 ["--encoding", "histogram"]),
+                 ["--encoding", "histogram", "--no-root-sift"]),
     "study": ("study (SIFT keypoints, 500 words, no pyramid, linear SVM, C by CV)",
               ["--detector", "sift", "--vocab", "500", "--pyramid", "0", "--encoding", "histogram", "--classifier", "svm-linear",
-               "--C", "cv"]),
+               "--C", "cv", "--no-root-sift"]),
 }
 
 

@@ -8,7 +8,7 @@ from kerascenes.bow.config import BowConfig
 from kerascenes.bow.sweep import SweepConfig
 from kerascenes.cli.evaluate import echo_evaluation
 from kerascenes.cli.options import build_config, config_options, echo_json, is_quiet, json_option, quiet_option
-from kerascenes.cli.predict import TOP_ALIAS, TOP_K_OPTION, echo_predictions, resolve_top_k
+from kerascenes.cli.predict import IMAGES_ARGUMENT, OUT_OPTION, TOP_ALIAS, TOP_K_OPTION, echo_predictions, resolve_top_k
 
 N_JOBS_OPTION = click.option("--n-jobs", type=int, default=-1, show_default=True,
                              help="Parallel workers for descriptor extraction and encoding (-1: all cores).")
@@ -52,13 +52,15 @@ def bow() -> None:
 @bow.command("fit")
 @config_options(BowConfig)
 @click.option("--no-tensorboard", is_flag=True, hidden=True, expose_value=False, callback=_no_tensorboard)
+@click.option("--resume", is_flag=True, help="Continue the unfinished run --name, reusing its learned vocabulary "
+                                             "(the same command line plus --resume).")
 @quiet_option
 @click.pass_context
-def fit(ctx: click.Context, **params) -> None:
+def fit(ctx: click.Context, resume: bool, **params) -> None:
     """Train a bag-of-words classifier on --data (and validate on --val-data) into a run folder."""
     from kerascenes.bow.runner import fit_bow
 
-    result = fit_bow(build_config(BowConfig, ctx, params), progress=not is_quiet(ctx))
+    result = fit_bow(build_config(BowConfig, ctx, params), progress=not is_quiet(ctx), resume=resume)
     m = result.summary["metrics"]
     val = f", val accuracy {m['val_accuracy']:.4f}" if "val_accuracy" in m else ""
     click.echo(f"Run {result.run.path}: train accuracy {m['train_accuracy']:.4f}{val}, "
@@ -88,23 +90,27 @@ def evaluate(ctx, run_dir, data, n_jobs, jobs_alias, trust_pickle, as_json) -> N
 
 @bow.command("predict")
 @click.argument("run_dir", type=click.Path())
-@click.argument("images", nargs=-1, required=True, type=click.Path())
+@IMAGES_ARGUMENT
 @TOP_K_OPTION
 @TOP_ALIAS
+@OUT_OPTION
 @N_JOBS_OPTION
 @TRUST_OPTION
 @json_option("Print a JSON list of {file, predicted, top: [{class, probability}]}.")
 @quiet_option
-def predict(run_dir, images, top_k, top_alias, n_jobs, trust_pickle, as_json) -> None:
-    """Classify IMAGE files with the model of RUN_DIR (probabilities: a softmax of SVM decision values)."""
+@click.pass_context
+def predict(ctx, run_dir, images, top_k, top_alias, out, n_jobs, trust_pickle, as_json) -> None:
+    """Classify IMAGES (files, or folders searched recursively) with the model of RUN_DIR (probabilities: a
+    softmax of SVM decision values)."""
     from kerascenes.inference import predict_files
 
-    results = predict_files(run_dir, images, top_k=resolve_top_k(top_k, top_alias), kinds=("bow",),
-                            trust_pickle=trust_pickle, n_jobs=_n_jobs(n_jobs, None))
+    results = predict_files(run_dir, images, top_k=resolve_top_k(top_k, top_alias), kinds=("bow",), out=out,
+                            progress=not (is_quiet(ctx) or as_json), trust_pickle=trust_pickle,
+                            n_jobs=_n_jobs(n_jobs, None))
     if as_json:
         echo_json(results)
         return
-    echo_predictions(results)
+    echo_predictions(results, out)
 
 
 @bow.command("sweep")

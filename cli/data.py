@@ -27,7 +27,10 @@ def describe(directory: str, out: str | None, no_check: bool, as_json: bool) -> 
 
     images = load_image_folder(directory, validate=not no_check, option="DIRECTORY")
     counts = images.counts()
+    from kerascenes.runs import check_output_file
+
     out_path = Path(out) if out else Path(f"{Path(directory).resolve().name}_classes.png")
+    check_output_file(out_path, "--out")
     plot_class_counts(counts, out_path, title=f"{Path(directory).name}: {len(images)} images, {len(counts)} classes")
     if as_json:
         echo_json({"directory": str(directory), "n_images": len(images), "classes": counts,

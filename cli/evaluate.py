@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kerascenes.cli.options import echo_json, json_option, quiet_option
+from kerascenes.cli.options import echo_json, is_quiet, json_option, quiet_option
 
 
 def echo_evaluation(result: dict, data: str) -> None:
@@ -15,6 +15,11 @@ def echo_evaluation(result: dict, data: str) -> None:
     click.echo(f"{'class':<{width}}  precision  recall     f1  support")
     for r in result["per_class"]:
         click.echo(f"{r['class']:<{width}}  {r['precision']:9.3f}  {r['recall']:6.3f}  {r['f1']:5.3f}  {r['support']:7d}")
+    topk = ", ".join(f"{k.replace('top', 'top-')} {v:.4f}" for k, v in result["top_k_accuracy"].items())
+    confused = "; ".join(f"{c['true']} -> {c['predicted']} ({c['count']})" for c in result["most_confused"][:5])
+    click.echo(f"Accuracy {topk}")
+    if confused:
+        click.echo(f"Most confused: {confused}")
     click.echo(f"Reports: {result['report_dir']}")
 
 
@@ -30,7 +35,8 @@ def evaluate(run_dir: str, data: str, batch_size: int, strict: bool, trust_pickl
     """Evaluate the model of RUN_DIR (a classifier or bag-of-words run) on --data; reports go to RUN_DIR/evaluations/."""
     from kerascenes.inference import evaluate_run
 
-    result = evaluate_run(run_dir, data, strict=strict, batch_size=batch_size, trust_pickle=trust_pickle)
+    result = evaluate_run(run_dir, data, strict=strict, batch_size=batch_size, trust_pickle=trust_pickle,
+                          progress=not (as_json or is_quiet()))
     if as_json:
         echo_json(result)
         return

@@ -10,9 +10,11 @@ from kerascenes.cli.options import build_config, config_options, is_quiet, quiet
 
 @click.command("fit")
 @config_options(FitConfig)
+@click.option("--resume", is_flag=True, help="Continue the unfinished run --name from its last completed epoch "
+                                             "(the same command line plus --resume).")
 @quiet_option
 @click.pass_context
-def fit(ctx: click.Context, **params) -> None:
+def fit(ctx: click.Context, resume: bool, **params) -> None:
     """Train a scene classifier: frozen backbone + dense head, then optional fine-tuning.
 
     \b
@@ -21,6 +23,8 @@ def fit(ctx: click.Context, **params) -> None:
                      --data 15scene/train --val-data 15scene/val --epochs 30
     Replay (or vary) an earlier run:
       kerascenes fit --config logs/<run>/config.json [--epochs 50 ...]
+    Continue a run that was interrupted (Ctrl-C, kill, a crash):
+      kerascenes fit <the same options> --name <run> --resume
 
     Writes logs/<name>/ (config, model.keras, curves, confusion matrix, predictions,
     TensorBoard, summary) and a row of logs/overall_results.xlsx.
@@ -28,7 +32,5 @@ def fit(ctx: click.Context, **params) -> None:
     from kerascenes.classify.train import fit_classifier
 
     config = build_config(FitConfig, ctx, params)
-    result = fit_classifier(config, verbose=0 if is_quiet(ctx) else "auto")
-    m = result.summary["metrics"]
-    click.echo(f"Run {result.run.path}: val accuracy {m['val_accuracy']:.4f}, train accuracy {m['train_accuracy']:.4f}, "
-               f"{result.summary['wall_time_s']:.0f} s")
+    result = fit_classifier(config, verbose=0 if is_quiet(ctx) else "auto", resume=resume)
+    click.echo(result.describe())

@@ -37,7 +37,9 @@ def train(ctx: click.Context, resume: bool, **params) -> None:
     from kerascenes.gan.session import train_gan
 
     config = build_config(GanConfig, ctx, params)
-    result = train_gan(config, resume=resume, verbose=0 if is_quiet(ctx) else 1)
+    from kerascenes.progress import keras_verbose
+
+    result = train_gan(config, resume=resume, verbose=keras_verbose(not is_quiet(ctx)))
     run, summary = result.run, result.summary
     m = summary["metrics"]
     click.echo(f"Run: {run.path}")
@@ -57,8 +59,11 @@ def sample(run_dir, n, out, seed) -> None:
     """Generate samples from a trained run."""
     from kerascenes.gan.evaluate import generate_from_run, save_samples
 
+    from kerascenes.runs import check_output_file
+
     if out.suffix.lower() not in (".png", ".npy"):
         raise KerascenesError(f"--out {out} must end in .png (a grid) or .npy (raw samples).")
+    check_output_file(out, "--out")  # before the generator runs
     path = save_samples(generate_from_run(run_dir, n=n, seed=seed), out)
     click.echo(f"Wrote {n} samples to {path}")
 

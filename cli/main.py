@@ -10,6 +10,8 @@ program calling the click app with ``standalone_mode=False`` gets the exception.
 from __future__ import annotations
 
 import importlib
+import shlex
+import sys
 
 import click
 
@@ -24,7 +26,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("kerascenes.cli.data", "data", "Inspect image datasets."),
     "bow": ("kerascenes.cli.bow", "bow", "Bag-of-visual-words classifiers (SIFT, KAZE, FREAK, dense SIFT)."),
     "gan": ("kerascenes.cli.gan", "gan", "Train, sample and evaluate DCGANs on MNIST / Fashion-MNIST."),
-    "export": ("kerascenes.cli.export", "export", "Export a trained ViT run as a KerasHub preset."),
+    "export": ("kerascenes.cli.export", "export", "Export a classifier run (SavedModel, TFLite, ONNX, KerasHub preset)."),
+    "runs": ("kerascenes.cli.runs", "runs", "List the runs of a log folder; rebuild its workbook."),
+    "ensemble": ("kerascenes.cli.ensemble", "ensemble", "Combine classifier and bag-of-words runs into an ensemble."),
 }
 
 
@@ -73,11 +77,24 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def main(self, args=None, *pargs, **kwargs):
+        self.argv = list(sys.argv[1:] if args is None else args)  # for the resume command of an interrupted run
+        return super().main(args, *pargs, **kwargs)
+
     def invoke(self, ctx: click.Context):
+        from kerascenes.runs import RunInterrupted
+
         try:
             return super().invoke(ctx)
         except KerascenesError as exc:
             raise UserError(str(exc)) from exc
+        except RunInterrupted as exc:
+            resume = f" Resume it with: {resume_command(getattr(self, 'argv', []), exc.run.name)}" if exc.resumable else ""
+            click.echo(f"{exc.message}{resume}", err=True)
+            raise click.exceptions.Exit(130) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was saved.", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,6 +113,19 @@ def cli(quiet: bool) -> None:
         click.get_current_context().meta["kerascenes.quiet"] = True
 
 
+def resume_command(argv: list[str], run_name: str) -> str:
+    """The command line that resumes run ``run_name``: the same options, its actual ``--name``, and ``--resume``."""
+    args, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--name":
+            skip = True
+        elif not arg.startswith("--name=") and arg != "--resume":
+            args.append(arg)
+    return shlex.join(["kerascenes", *args, "--name", run_name, "--resume"])
+
+
 def setup_logging(quiet: bool = False) -> None:
     """Print the library's messages (``kerascenes`` logger) on stderr, without decoration."""
     import logging
@@ -110,6 +140,8 @@ def setup_logging(quiet: bool = False) -> None:
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    # TensorFlow's Python warnings (e.g. tf.function retracing advice) are not the user's to act on
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -206,6 +206,11 @@ def resolve_weights(weights: str | None, spec: BackboneSpec | None = None) -> st
     path = Path(os.path.expanduser(str(weights)))
     if not path.is_file():
         raise KerascenesError(f"--weights {weights} is neither 'imagenet', 'none' nor an existing weights file; check the path.")
+    with path.open("rb") as fh:
+        signature = fh.read(8)
+    if signature != b"\x89HDF\r\n\x1a\n":  # every Keras weights file (.h5, .weights.h5) is HDF5
+        raise KerascenesError(f"--weights {weights} is not a Keras weights file (not HDF5); pass the backbone's "
+                              "*_no_top .h5 weights file.")
     return str(weights)
 
 
@@ -264,6 +269,9 @@ def build_keras_application(spec: BackboneSpec, weights: str, size: int, alpha: 
                 f"Could not download the ImageNet weights of {spec.name} (no internet access?); "
                 "pass --weights PATH to a local weights file or --weights none to start from random weights."
             ) from exc
+        if weights not in ("none", "imagenet"):  # an HDF5 file that h5py or Keras cannot read
+            raise KerascenesError(f"Weights file {weights} is damaged or not a {spec.name} weights file "
+                                  f"({type(exc).__name__}); pass the matching *_no_top .h5 file.") from exc
         raise
 
 

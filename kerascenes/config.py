@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 
 from kerascenes.errors import KerascenesError
-from kerascenes.runs import command_for
+from kerascenes.runs import RunFolder, command_for
 
 #: The one default seed of every task (``--seed``).
 DEFAULT_SEED = 0
@@ -213,3 +213,28 @@ def read_config_file(path: str | Path, cls: type[T]) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise KerascenesError(f"--config {path} has no object of options; pass a config.json written by a run.")
     return {k: v for k, v in options.items() if k != "kind"}
+
+
+def open_run_to_resume(config: TaskConfig):
+    """The unfinished run ``config.name`` under ``config.logdir``, whose options must equal ``config``'s.
+
+    Resuming continues a run; it does not change it, so a differing option is an error that
+    names it.
+
+    Returns:
+        The :class:`~kerascenes.runs.RunFolder`.
+    """
+    if not getattr(config, "name", None):
+        raise KerascenesError("--resume needs --name: the name of the run to continue (see `kerascenes runs`).")
+    run = RunFolder.open(Path(config.logdir) / config.name, config.KIND, action="train")
+    if run.status == "completed":
+        raise KerascenesError(f"{run.path} is already completed; there is nothing to resume. Start a new run "
+                              "without --resume.")
+    stored = type(config).from_dict(run.read_raw_config().get("options", {}), source=str(run.path / "config.json"))
+    for f in dataclasses.fields(config):
+        mine, theirs = getattr(config, f.name), getattr(stored, f.name)
+        if mine != theirs:
+            raise KerascenesError(
+                f"{option_name(f)} {mine!r} differs from the run's {theirs!r} ({run.path / 'config.json'}); "
+                "resume with the command that started the run, or start a new run without --resume.")
+    return run

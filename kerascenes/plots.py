@@ -15,9 +15,13 @@ import numpy as np
 
 
 def _pyplot():
+    """pyplot for writing PNG files: the Agg backend, unless a notebook already chose its own."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    if "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")  # no screen needed; a notebook keeps its inline backend
     import matplotlib.pyplot as plt
 
     return plt
@@ -49,6 +53,8 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike
         title: figure title.
         stage_boundaries: epochs where a new training stage (e.g. fine-tuning) starts;
             drawn as dashed vertical lines.
+
+    The epoch with the lowest validation loss (the weights a run keeps) is marked on every panel.
     """
     plt = _pyplot()
     metrics = [m for m in ("loss", "accuracy") if m in history]
@@ -56,14 +62,18 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike
                 and m not in ("learning_rate", "lr", "epoch")]
     fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 3.6))
     axes = np.atleast_1d(axes)
+    best = int(np.nanargmin(history["val_loss"])) + 1 if len(history.get("val_loss", [])) else None
     for ax, metric in zip(axes, metrics):
         values = history[metric]
         epochs = np.arange(1, len(values) + 1)
         ax.plot(epochs, values, label=f"train {metric}")
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], label=f"val {metric}")
-        for b in stage_boundaries:
-            ax.axvline(b + 0.5, color="grey", linestyle="--", linewidth=1)
+            if best is not None and best <= len(history[f"val_{metric}"]):
+                ax.plot([best], [history[f"val_{metric}"][best - 1]], "o", color="black", markersize=5,
+                        label=f"best epoch {best}")
+        for i, b in enumerate(stage_boundaries):
+            ax.axvline(b + 0.5, color="grey", linestyle="--", linewidth=1, label="fine-tuning" if i == 0 else None)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

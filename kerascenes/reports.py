@@ -58,7 +58,8 @@ def write_classification_report(out_dir: str | os.PathLike | None, y_true: Seque
     correct, top-k classes with their probabilities when ``proba`` is given).
 
     Returns:
-        ``{"accuracy", "macro_f1", "n_images", "confusion_matrix", "per_class"}``.
+        ``{"accuracy", "top_k_accuracy", "macro_f1", "n_images", "confusion_matrix", "per_class",
+        "most_confused"}``.
     """
     from sklearn.metrics import confusion_matrix, f1_score
 
@@ -68,15 +69,39 @@ def write_classification_report(out_dir: str | os.PathLike | None, y_true: Seque
     matrix = confusion_matrix(y_true, y_pred, labels=labels)
     accuracy = float((y_true == y_pred).mean()) if len(y_true) else 0.0
     table = per_class_table(y_true, y_pred, class_names)
+    confused = most_confused(matrix, class_names)
     if out_dir is not None:
         _write_report_files(Path(out_dir), prefix, matrix, accuracy, table, y_true, y_pred, class_names, proba, paths, k)
+        write_csv(Path(out_dir) / f"{prefix}most_confused.csv", ["true", "predicted", "count"],
+                  [[c["true"], c["predicted"], c["count"]] for c in confused])
     return {
         "accuracy": accuracy,
+        "top_k_accuracy": top_k_accuracy(y_true, proba, len(class_names)) if proba is not None else {"top1": accuracy},
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "n_images": int(len(y_true)),
         "confusion_matrix": matrix.tolist(),
         "per_class": table,
+        "most_confused": confused,
     }
+
+
+def top_k_accuracy(y_true: Sequence[int], proba: np.ndarray, n_classes: int, ks: Sequence[int] = (1, 3, 5)) -> dict[str, float]:
+    """``{"top1": ..., "top3": ..., "top5": ...}``: the share of images whose class is among the k most likely
+    (for the ks smaller than the number of classes, and top-1 always)."""
+    y_true = np.asarray(y_true, dtype=int)
+    if not len(y_true):
+        return {"top1": 0.0}
+    idx, _ = top_k(np.asarray(proba), max(ks))
+    return {f"top{k}": float((idx[:, :k] == y_true[:, None]).any(axis=1).mean()) for k in ks if k == 1 or k < n_classes}
+
+
+def most_confused(matrix: np.ndarray, class_names: Sequence[str], n: int = 10) -> list[dict[str, Any]]:
+    """The ``n`` most frequent mistakes as ``{"true", "predicted", "count"}`` (fastai's ``most_confused``)."""
+    off = np.asarray(matrix, dtype=int).copy()
+    np.fill_diagonal(off, 0)
+    pairs = [(int(off[i, j]), i, j) for i in range(len(off)) for j in range(len(off)) if off[i, j] > 0]
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    return [{"true": class_names[i], "predicted": class_names[j], "count": c} for c, i, j in pairs[:n]]
 
 
 def _write_report_files(out_dir: Path, prefix: str, matrix: np.ndarray, accuracy: float, table: list[dict[str, Any]],

@@ -17,17 +17,23 @@ takes it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import re
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from kerascenes.errors import KerascenesError
+from kerascenes.workbook import WORKBOOK_NAME, update_workbook
 
 if TYPE_CHECKING:
     from kerascenes.config import TaskConfig
+
+log = logging.getLogger("kerascenes")
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
@@ -42,6 +48,7 @@ KIND_COMMANDS: dict[str, dict[str, str]] = {
     "gan": {"train": "kerascenes gan train", "evaluate": "kerascenes gan evaluate", "sample": "kerascenes gan sample",
             "compare": "kerascenes gan compare"},
     "bow-sweep": {"train": "kerascenes bow sweep"},
+    "ensemble": {"train": "kerascenes ensemble", "evaluate": "kerascenes evaluate", "predict": "kerascenes predict"},
 }
 
 
@@ -59,6 +66,44 @@ def wrong_kind_message(path: Path, kind: str, allowed: Sequence[str], action: st
     if others:
         return f"{path} is a {kind} run, which has no {action} command; use {' or '.join(others)}."
     return f"{path} is a {kind} run; this command takes {' or '.join(allowed)} runs."
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM after it saved what it had; ``message`` says what was kept.
+
+    A ``KeyboardInterrupt``, so notebooks and scripts stop as usual; the CLI prints the message and
+    the command that resumes the run, and exits with status 130.
+    """
+
+    def __init__(self, message: str, run: "RunFolder", resumable: bool = True):
+        super().__init__(message)
+        self.message, self.run, self.resumable = message, run, resumable
+
+
+def _check_ancestors(path: Path, candidates, option: str, fix: str) -> None:
+    """The first existing path of ``candidates`` must be a writable folder."""
+    for parent in candidates:
+        if parent.exists():
+            if not parent.is_dir():
+                what = "is a file" if parent == path else f"is below {parent}, which is a file"
+                raise KerascenesError(f"{option} {path} {what}; {fix}.")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise KerascenesError(f"{option} {path} cannot be written ({parent} is not writable); {fix}.")
+            return
+
+
+def check_output_dir(path: str | os.PathLike, option: str) -> None:
+    """Refuse a folder that cannot be created or written (e.g. one below a regular file)."""
+    path = Path(path)
+    _check_ancestors(path, (path, *path.parents), option, "pass a folder path")
+
+
+def check_output_file(path: str | os.PathLike, option: str) -> None:
+    """Refuse an output file path that is a folder, lies below a regular file or cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise KerascenesError(f"{option} {path} is a folder; pass a file path.")
+    _check_ancestors(path, path.parents, option, "pass a file path in a writable folder")
 
 
 def default_run_name(prefix: str) -> str:
@@ -122,8 +167,10 @@ class RunFolder:
             The new run folder (its ``name`` may carry a numeric suffix).
         """
         logdir = Path(logdir)
-        if logdir.exists() and not logdir.is_dir():
-            raise KerascenesError(f"--logdir {logdir} is a file, not a folder; pass a folder path.")
+        check_output_dir(logdir, "--logdir")
+        if (logdir / WORKBOOK_NAME).is_dir():
+            raise KerascenesError(f"{logdir / WORKBOOK_NAME} is a folder, so the results workbook cannot be written; "
+                                  "rename it or pass another --logdir.")
         logdir.mkdir(parents=True, exist_ok=True)
         base = _SAFE_NAME.sub("_", name).strip("._") or "run"
         for i in range(1, 10_000):
@@ -228,6 +275,34 @@ class RunFolder:
     def has_summary(self) -> bool:
         return (self.path / SUMMARY_FILE).is_file()
 
+    @property
+    def status(self) -> str | None:
+        """``summary.json``'s status (``None`` for a run that has not ended, or whose summary is unreadable)."""
+        try:
+            summary = self.read_summary()
+        except (OSError, ValueError):
+            return None
+        return summary.get("status", "completed") if isinstance(summary, dict) else None
+
+    # -- failures ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def guard(self, keep: bool = False) -> Iterator["RunFolder"]:
+        """Undo a new run that fails before it holds anything worth keeping.
+
+        Inside the block the task sets ``run.keep = True`` once something can be resumed (a
+        checkpoint). A failure before that removes the whole folder, so a retry with the same
+        ``--name`` gets that name; a failure after it leaves the folder (and the checkpoint) for
+        ``--resume``. An existing run (``keep=True``, e.g. one being resumed) is never removed.
+        """
+        self.keep = keep
+        try:
+            yield self
+        except BaseException:
+            if not self.keep:
+                shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+
     # -- the end of every run ---------------------------------------------------------------
     def finish(self, hparams: dict[str, Any], metrics: dict[str, Any], started: str, wall_time_s: float,
                status: str = "completed", extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -247,7 +322,6 @@ class RunFolder:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         from kerascenes.tboard import log_hparams
-        from kerascenes.workbook import update_workbook
 
         kind = self.kind
         summary = {"kind": kind, "run": self.name, "status": status, "started": started,
@@ -256,8 +330,34 @@ class RunFolder:
         start = _dt.datetime.fromisoformat(started).timestamp() if started else None
         log_hparams(self.tensorboard_dir / "hparams", hparams, metrics, status=status, start_time=start)
         self.write_summary(summary)
-        update_workbook(self.logdir)
+        try:
+            update_workbook(self.logdir)
+        except (OSError, KerascenesError) as exc:  # the run itself is complete: say so, don't fail it
+            log.warning("The run finished, but %s could not be rebuilt (%s); fix that and run "
+                        "`kerascenes runs %s --rebuild`.", self.logdir / WORKBOOK_NAME, exc, self.logdir)
         return summary
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
+
+
+
+@contextlib.contextmanager
+def stopping_signals() -> Iterator[None]:
+    """Inside the block SIGTERM stops the program like Ctrl-C (a ``KeyboardInterrupt``), so a run
+    stopped by ``kill`` or a job scheduler saves what it has exactly as after Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

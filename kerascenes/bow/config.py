@@ -16,7 +16,7 @@ from kerascenes.errors import KerascenesError
 #: Options of :class:`BowConfig` that are :class:`~kerascenes.bow.BagOfVisualWords` parameters.
 TRANSFORMER_PARAMS = ("detector", "vocab_size", "encoding", "pyramid_levels", "normalization", "matcher",
                       "soft_assignment", "patch_sizes", "step", "max_side", "max_keypoints", "pca_dim",
-                      "vocab_samples")
+                      "root_sift", "spatial_coords", "vocab_samples")
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -71,6 +71,8 @@ class BowConfig(TaskConfig):
     matcher: str = option("exact", "Descriptor-to-word assignment.", choices=MATCHERS)
     soft_assignment: bool = option(False, "Soft-assign descriptors to their 5 nearest words.", flag="--soft")
     pca_dim: int = option(64, "VLAD/Fisher descriptor PCA size.")
+    root_sift: bool = option(True, "RootSIFT: square roots of L1-normalised descriptors (Hellinger distances).")
+    spatial_coords: bool = option(False, "Fisher/VLAD: append each descriptor's (x, y) position after the PCA.")
     vocab_samples: int = option(100_000, "Descriptors sampled for the vocabulary.")
     # classifier
     classifier: str | None = option(None, "Classifier of the encodings.", choices=CLASSIFIERS,
@@ -120,7 +122,12 @@ class BowConfig(TaskConfig):
 
     def resolve(self) -> "BowConfig":
         """Fill the encoding's defaults (vocabulary, pyramid, classifier, C) and the cache folder."""
+        from kerascenes.runs import check_output_dir
+
         self.validate()
+        check_output_dir(self.logdir, "--logdir")
+        if self.cache_descriptors and self.cache_dir:
+            check_output_dir(self.cache_dir, "--cache-dir")
         classifier = self.classifier or encoding_default(self.encoding, "classifier")
         C = self.C if self.C is not None else DEFAULT_C.get(classifier)
         cache_dir = (self.cache_dir or str(Path(self.logdir) / ".bow-cache")) if self.cache_descriptors else None

@@ -107,10 +107,11 @@ def map_images(func: Callable[[Any], Any], items: Sequence[Any], n_jobs: int | N
     BLAS and OpenMP pools are limited to one thread while the workers run.
     """
     from threadpoolctl import threadpool_limits
-    from tqdm.auto import tqdm
+
+    from kerascenes.progress import progress as progress_bar
 
     jobs = resolve_jobs(n_jobs)
-    bar = tqdm(total=len(items), desc=desc, unit="img", disable=not progress, leave=False)
+    bar = progress_bar(len(items), desc, enabled=progress)
     try:
         if jobs == 1 or len(items) <= 1:
             out = []

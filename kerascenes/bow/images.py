@@ -35,11 +35,13 @@ def to_gray(image: Any, max_side: int | None = None) -> np.ndarray:
         path = Path(image)
         if not path.is_file():
             raise KerascenesError(f"Image {path} does not exist; check the path.")
-        data = np.fromfile(str(path), dtype=np.uint8)
-        gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-        if gray is None:
-            raise KerascenesError(f"Image {path} could not be read; replace or remove this file.")
-        gray = gray.astype(np.float32) / 255.0
+        from kerascenes.data.images import check_image, load_gray
+
+        try:  # the classifiers' decoder: every file that passed validation decodes here too
+            gray = load_gray(path).astype(np.float32) / 255.0
+        except Exception:  # noqa: BLE001 - say why in the words validation uses
+            raise KerascenesError(f"Image {path} could not be read ({check_image(path) or 'unreadable'}); "
+                                  "replace or remove this file.") from None
     else:
         arr = np.asarray(image)
         if arr.ndim == 3 and arr.shape[2] in (3, 4):

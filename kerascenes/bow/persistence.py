@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kerascenes.errors import KerascenesError
+from kerascenes.errors import KerascenesError, reading
 
 FORMAT = "kerascenes-bow"
 VERSION = 1
@@ -44,6 +44,33 @@ def _classifier_parts(clf) -> tuple[str, dict[str, Any], Any]:
     raise KerascenesError(f"Cannot save a {type(clf).__name__} classifier; use one made by kerascenes.bow.make_classifier.")
 
 
+def save_transformer_state(bow, path: str | os.PathLike) -> Path:
+    """The learned state of a fitted :class:`BagOfVisualWords` (vocabulary, PCA, GMM) as one ``.npz``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **{k: np.asarray(getattr(bow, k)) for k in _BOW_STATE},
+                 scalars=np.asarray(json.dumps(_scalar_state(bow))))
+    tmp.replace(path)
+    return path
+
+
+def load_transformer_state(bow, path: str | os.PathLike) -> None:
+    """Give ``bow`` the learned state saved by :func:`save_transformer_state`."""
+    with reading(path, "a saved bag-of-words vocabulary", "delete it to learn the vocabulary again"), \
+            np.load(path, allow_pickle=False) as data:
+        for k in _BOW_STATE:
+            setattr(bow, k, data[k])
+        for k, v in json.loads(str(data["scalars"])).items():
+            setattr(bow, k, v)
+
+
+def _scalar_state(bow) -> dict[str, Any]:
+    return {"descriptor_dim_": int(bow.descriptor_dim_), "n_features_out_": int(bow.n_features_out_),
+            "soft_sigma_": float(bow.soft_sigma_)}
+
+
 def save_model(pipeline, folder: str | os.PathLike, class_names: Sequence[str],
                extra: dict[str, Any] | None = None) -> Path:
     """Save a fitted ``Pipeline([("bow", BagOfVisualWords), ("clf", classifier)])``.
@@ -65,8 +92,7 @@ def save_model(pipeline, folder: str | os.PathLike, class_names: Sequence[str],
     meta: dict[str, Any] = {
         "format": FORMAT, "version": VERSION, "class_names": list(class_names),
         "bow_params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in bow.get_params().items()},
-        "bow_state": {"descriptor_dim_": int(bow.descriptor_dim_), "n_features_out_": int(bow.n_features_out_),
-                      "soft_sigma_": float(bow.soft_sigma_)},
+        "bow_state": _scalar_state(bow),
         "classifier_kind": kind, "map_params": map_params, **(extra or {}),
     }
     if kind == "random-forest":
@@ -94,17 +120,24 @@ def load_model(folder: str | os.PathLike, trust_pickle: bool = False):
     """
     from sklearn.pipeline import Pipeline
 
-    from kerascenes.bow.kernels import IntersectionMap, KernelSVC
-    from kerascenes.bow.transformer import BagOfVisualWords
-
     folder = Path(folder)
     if not (folder / JSON_FILE).is_file() or not (folder / NPZ_FILE).is_file():
         raise KerascenesError(f"{folder} holds no bag-of-words model ({JSON_FILE} + {NPZ_FILE}); pass a `kerascenes bow fit` run folder.")
-    meta = json.loads((folder / JSON_FILE).read_text())
-    if meta.get("format") != FORMAT or int(meta.get("version", 0)) > VERSION:
-        raise KerascenesError(f"{folder / JSON_FILE} is not a version-{VERSION} {FORMAT} model; re-train it with this kerascenes.")
-    with np.load(folder / NPZ_FILE, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+    with reading(folder, "a kerascenes bag-of-words model", "train the run again or restore its model files"):
+        meta = json.loads((folder / JSON_FILE).read_text())
+        if meta.get("format") != FORMAT or int(meta.get("version", 0)) > VERSION:
+            raise KerascenesError(f"{folder / JSON_FILE} is not a version-{VERSION} {FORMAT} model; re-train it with "
+                                  "this kerascenes.")
+        with np.load(folder / NPZ_FILE, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        bow = _load_transformer(meta, arrays)
+        clf = _load_classifier(folder, meta, arrays, trust_pickle)
+    return Pipeline([("bow", bow), ("clf", clf)]), meta
+
+
+def _load_transformer(meta: dict[str, Any], arrays: dict[str, np.ndarray]):
+    from kerascenes.bow.transformer import BagOfVisualWords
+
     params = dict(meta["bow_params"])
     if isinstance(params.get("patch_sizes"), list):
         params["patch_sizes"] = tuple(params["patch_sizes"])
@@ -113,6 +146,14 @@ def load_model(folder: str | os.PathLike, trust_pickle: bool = False):
         setattr(bow, k, arrays[f"bow.{k}"])
     for k, v in meta["bow_state"].items():
         setattr(bow, k, v)
+    return bow
+
+
+def _load_classifier(folder: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray], trust_pickle: bool):
+    from sklearn.pipeline import Pipeline
+
+    from kerascenes.bow.kernels import IntersectionMap, KernelSVC
+
     kind = meta["classifier_kind"]
     if kind == "random-forest":
         if not trust_pickle:
@@ -121,12 +162,10 @@ def load_model(folder: str | os.PathLike, trust_pickle: bool = False):
                 "pass trust_pickle=True (CLI: --trust-pickle) only if you trust where this folder came from.")
         import joblib
 
-        clf = joblib.load(folder / FOREST_FILE)
-    else:
-        svm = KernelSVC(**meta["svm_params"])
-        for k in _SVM_STATE:
-            setattr(svm, k, arrays[f"svm.{k}"])
-        for k, v in meta["svm_state"].items():
-            setattr(svm, k, v)
-        clf = svm if kind == "kernel-svc" else Pipeline([("map", IntersectionMap(**meta["map_params"])), ("svm", svm)])
-    return Pipeline([("bow", bow), ("clf", clf)]), meta
+        return joblib.load(folder / FOREST_FILE)
+    svm = KernelSVC(**meta["svm_params"])
+    for k in _SVM_STATE:
+        setattr(svm, k, arrays[f"svm.{k}"])
+    for k, v in meta["svm_state"].items():
+        setattr(svm, k, v)
+    return svm if kind == "kernel-svc" else Pipeline([("map", IntersectionMap(**meta["map_params"])), ("svm", svm)])

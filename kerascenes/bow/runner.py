@@ -17,7 +17,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from kerascenes.bow.config import BowConfig
-from kerascenes.runs import RunFolder, default_run_name, write_json
+from kerascenes.config import open_run_to_resume
+from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, stopping_signals, write_json
+
+#: The learned vocabulary of a run in progress (what ``--resume`` reuses); removed when the run completes.
+VOCABULARY_FILE = "checkpoint/vocabulary.npz"
 
 
 @dataclass
@@ -35,44 +39,75 @@ def _images(folder, option: str):
     return load_image_folder(folder, option=option)
 
 
-def fit_bow(config: BowConfig, progress: bool = True, extra_hparams: dict[str, Any] | None = None) -> BowResult:
+def fit_bow(config: BowConfig, progress: bool = True, extra_hparams: dict[str, Any] | None = None,
+            resume: bool = False) -> BowResult:
     """Train a bag-of-words classifier as described by ``config`` and write its run folder.
 
     Args:
         config: the run's options (resolved here: the encoding's defaults filled in).
         progress: show progress bars.
         extra_hparams: more columns for the workbook row (e.g. a sweep's row name).
+        resume: continue the unfinished run ``config.name``: its learned vocabulary is reused
+            (and the descriptors come from the descriptor cache).
 
     Returns:
         A :class:`BowResult` with the run folder, the fitted pipeline and the summary.
+
+    Raises:
+        RunInterrupted: after Ctrl-C or SIGTERM.
     """
     from kerascenes.bow.classifiers import make_pipeline
     from kerascenes.data.folders import check_same_classes
 
     t0 = time.perf_counter()
-    started = _dt.datetime.now().isoformat(timespec="seconds")
     config = config.resolve()
     pipe = make_pipeline(config.classifier, C=None if config.C == "cv" else config.C,
                          **config.transformer_params(progress))
-    bow = pipe.named_steps["bow"]
-    bow._check_params()  # fail on bad values before scanning folders
+    pipe.named_steps["bow"]._check_params()  # fail on bad values before scanning folders
+    run = open_run_to_resume(config) if resume else None
     train = _images(config.data, "--data")
     val = None
     if config.val_data is not None:
         val = _images(config.val_data, "--val-data")
         check_same_classes(train, val)
-    run = RunFolder.create(config.logdir, config.name or default_run_name(f"bow-{config.detector}"), "bow", config,
-                           {"class_names": train.class_names, "n_train": len(train), "started": started,
-                            "n_val": 0 if val is None else len(val)})
+    started = run.read_config().get("started") if run else _dt.datetime.now().isoformat(timespec="seconds")
+    if run is None:
+        run = RunFolder.create(config.logdir, config.name or default_run_name(f"bow-{config.detector}"), "bow", config,
+                               {"class_names": train.class_names, "n_train": len(train), "started": started,
+                                "n_val": 0 if val is None else len(val)})
+    with run.guard(keep=resume), stopping_signals():
+        try:
+            summary = _train_and_report(run, pipe, config, train, val, started, t0, extra_hparams)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, RunInterrupted):
+                raise
+            raise _interrupted(run, config, started, t0, extra_hparams) from None
+    return BowResult(run, pipe, summary)
+
+
+def _train_and_report(run: RunFolder, pipe, config: BowConfig, train, val, started: str, t0: float,
+                      extra_hparams: dict[str, Any] | None) -> dict[str, Any]:
+    from kerascenes.bow.persistence import load_transformer_state, save_model, save_transformer_state
+
+    bow = pipe.named_steps["bow"]
     timings: dict[str, float] = {"scan_s": round(time.perf_counter() - t0, 2)}
-    X = bow.fit_transform(train.paths, train.labels)
-    timings.update(bow.timings_)
+    vocabulary = run.path / VOCABULARY_FILE
+    if vocabulary.is_file():  # a resumed run: the vocabulary was learned already
+        load_transformer_state(bow, vocabulary)
+        start = time.perf_counter()
+        X = bow.transform(train.paths)
+        timings["encoding_s"] = round(time.perf_counter() - start, 2)
+    else:
+        def checkpoint(fitted) -> None:
+            save_transformer_state(fitted, vocabulary)
+            run.keep = True  # from here on an interruption leaves a resumable run
+
+        X = bow.fit_transform(train.paths, train.labels, on_fitted=checkpoint)
+        timings.update(bow.timings_)
     C = _fit_classifier(pipe, X, train.labels, config, timings)
     metrics: dict[str, Any] = {"train_accuracy": float((np.asarray(pipe.steps[-1][1].predict(X)) == train.labels).mean()),
                                "n_train": len(train), "n_words": int(len(bow.vocabulary_)),
                                "n_features": int(bow.n_features_out_)}
-    from kerascenes.bow.persistence import save_model
-
     save_model(pipe, run.path, train.class_names, extra={"classifier": config.classifier})
     if val is not None:
         metrics.update(_validate(run, pipe, val, train.class_names, timings))
@@ -80,9 +115,20 @@ def fit_bow(config: BowConfig, progress: bool = True, extra_hparams: dict[str, A
     timings["total_s"] = round(wall, 2)
     metrics.update({f"time_{k}": v for k, v in timings.items()})
     write_json(run.file("timings.json"), timings)
-    hparams = config.hparams() | {"C": C} | (extra_hparams or {})
-    summary = run.finish(hparams, metrics, started, wall)
-    return BowResult(run, pipe, summary)
+    summary = run.finish(config.hparams() | {"C": C} | (extra_hparams or {}), metrics, started, wall)
+    vocabulary.unlink(missing_ok=True)
+    return summary
+
+
+def _interrupted(run: RunFolder, config: BowConfig, started: str, t0: float,
+                 extra_hparams: dict[str, Any] | None) -> RunInterrupted:
+    cache = f" The descriptors computed so far are cached in {config.cache_dir}." if config.cache_dir else ""
+    if not (run.path / VOCABULARY_FILE).is_file():
+        return RunInterrupted(f"Interrupted before the vocabulary was learned; nothing was kept.{cache}", run,
+                              resumable=False)
+    run.finish(config.hparams() | (extra_hparams or {}), {}, started, time.perf_counter() - t0, status="interrupted")
+    return RunInterrupted(f"Interrupted after the vocabulary was learned: kept it in {run.path / VOCABULARY_FILE}."
+                          f"{cache}", run)
 
 
 def _fit_classifier(pipe, X: np.ndarray, y: np.ndarray, config: BowConfig, timings: dict[str, float]):

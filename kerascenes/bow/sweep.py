@@ -18,7 +18,7 @@ from kerascenes.config import DEFAULT_SEED, TaskConfig, closest, option
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder, default_run_name, write_json
 
-_STUDY = {"pyramid_levels": 0, "encoding": "histogram", "normalization": "l1"}
+_STUDY = {"pyramid_levels": 0, "encoding": "histogram", "normalization": "l1", "root_sift": False}
 # row name -> (description, classifier, C, BagOfVisualWords parameters)
 SWEEP_ROWS: dict[str, tuple[str, str, Any, dict[str, Any]]] = {
     "sift-100": ("study: SIFT, 100 words, linear SVM", "svm-linear", "cv", {**_STUDY, "detector": "sift", "vocab_size": 100}),
@@ -30,12 +30,15 @@ SWEEP_ROWS: dict[str, tuple[str, str, Any, dict[str, Any]]] = {
     "rf-sift-250": ("study: SIFT, 250 words, random forest", "random-forest", None,
                     {**_STUDY, "detector": "sift", "vocab_size": 250}),
     "lazebnik": ("Lazebnik-style: dense SIFT 16/24/32, 400 words, pyramid L=2, intersection SVM",
-                 "svm-intersection", None, {"encoding": "histogram", "vocab_size": 400, "pyramid_levels": 2}),
+                 "svm-intersection", None, {"encoding": "histogram", "vocab_size": 400, "pyramid_levels": 2,
+                                            "root_sift": False}),
     # the two kerascenes rows take every other setting from BowConfig's defaults
-    "default": ("kerascenes default: dense SIFT 16/24/32, Fisher vectors (64 Gaussians, PCA 64), pyramid L=1, linear SVM",
-                "svm-linear", None, {}),
-    "best": ("kerascenes best: dense SIFT 16/24/32, Fisher vectors (128 Gaussians, PCA 64), pyramid L=1, linear SVM",
-             "svm-linear", None, {"vocab_size": 128}),
+    "fisher-sift": ("Fisher vectors on plain dense SIFT (the default without RootSIFT)", "svm-linear", None,
+                    {"root_sift": False}),
+    "default": ("kerascenes default: dense RootSIFT 16/24/32, Fisher vectors (64 Gaussians, PCA 64), pyramid L=1, "
+                "linear SVM", "svm-linear", None, {}),
+    "best": ("kerascenes best: as the default with 128 Gaussians and (x, y) appended to the descriptors",
+             "svm-linear", None, {"vocab_size": 128, "spatial_coords": True}),
 }
 
 
@@ -69,6 +72,9 @@ class SweepConfig(TaskConfig):
     logdir: str = option("logs", "Folder of all runs (and of the results workbook).")
 
     def validate(self) -> "SweepConfig":
+        from kerascenes.runs import check_output_dir
+
+        check_output_dir(self.logdir, "--logdir")
         if self.data is None or self.val_data is None:
             raise KerascenesError("sweep needs --data and --val-data (it measures validation accuracy).")
         for row in self.only:

@@ -50,15 +50,20 @@ class Encoder:
     pca_components: np.ndarray | None = None
     gmm_variances: np.ndarray | None = None
     gmm_priors: np.ndarray | None = None
+    root_sift: bool = False
+    spatial_coords: bool = False
 
-    def project(self, desc: np.ndarray) -> np.ndarray:
-        x = np.asarray(desc, np.float32)
+    def project(self, desc: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
+        """Descriptors as the vocabulary sees them: RootSIFT, PCA, then the (x, y) position appended."""
+        x = root_normalize(desc) if self.root_sift else np.asarray(desc, np.float32)
         if self.pca_components is not None:
             x = (x - self.pca_mean) @ self.pca_components.T
+        if self.spatial_coords:
+            x = np.concatenate([x, np.asarray(pos, np.float32).reshape(len(x), 2) - 0.5], axis=1)
         return np.ascontiguousarray(x, dtype=np.float32)
 
     def __call__(self, desc: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        x = self.project(desc)
+        x = self.project(desc, pos)
         if self.encoding == "fisher":
             return enc.fisher_vector(x, pos, self.centroids, self.gmm_variances, self.gmm_priors, self.levels)
         words, weights = assign_words(x, self.centroids, self.matcher, self.soft_sigma)
@@ -67,10 +72,17 @@ class Encoder:
         return enc.pyramid_histogram(words, weights, pos, len(self.centroids), self.levels, self.normalization)
 
 
+def root_normalize(desc: np.ndarray) -> np.ndarray:
+    """RootSIFT (Arandjelovic & Zisserman 2012): L1-normalise each descriptor, then take square roots,
+    so Euclidean distances between descriptors become Hellinger distances."""
+    x = np.asarray(desc, np.float32)
+    return np.sqrt(x / np.maximum(np.abs(x).sum(axis=1, keepdims=True), 1e-12))
+
+
 class BagOfVisualWords(TransformerMixin, BaseEstimator):
     """Bag of visual words: local descriptors -> vocabulary -> one vector per image.
 
-    The defaults are those of ``kerascenes bow fit``: multi-scale dense SIFT, Fisher vectors of 64
+    The defaults are those of ``kerascenes bow fit``: multi-scale dense RootSIFT, Fisher vectors of 64
     Gaussians, a 1 + 2x2 pyramid (``vocab_size`` and ``pyramid_levels`` left at ``None`` take the
     chosen encoding's defaults from :data:`kerascenes.bow.encoding.ENCODING_DEFAULTS`).
 
@@ -91,6 +103,10 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         max_side: images are shrunk so their longer side is at most this (``None``: never).
         max_keypoints: keypoint detectors keep at most this many strongest keypoints.
         pca_dim: VLAD / Fisher: descriptors are PCA-projected to this many dimensions.
+        root_sift: RootSIFT: square roots of L1-normalised descriptors (Hellinger distances).
+        spatial_coords: VLAD / Fisher: append each descriptor's (x, y) position to it after the
+            PCA (spatial augmentation, Sanchez et al. 2012), so the vocabulary models where
+            things appear as well as what they look like.
         vocab_samples: descriptors sampled (seeded) from the training images for the vocabulary.
         cache_dir: folder for the descriptor cache (``None``: no cache).
         n_jobs: worker threads (``None``: all cores).
@@ -102,6 +118,7 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
                  pyramid_levels: int | None = None, normalization: str = "l1", matcher: str = "exact",
                  soft_assignment: bool = False, patch_sizes: Sequence[int] = (16, 24, 32), step: int = 8,
                  max_side: int | None = 300, max_keypoints: int | None = None, pca_dim: int = 64,
+                 root_sift: bool = True, spatial_coords: bool = False,
                  vocab_samples: int = 100_000, cache_dir: str | None = None, n_jobs: int | None = None,
                  progress: bool = False, random_state: int | None = 0):
         self.detector = detector
@@ -116,6 +133,8 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         self.max_side = max_side
         self.max_keypoints = max_keypoints
         self.pca_dim = pca_dim
+        self.root_sift = root_sift
+        self.spatial_coords = spatial_coords
         self.vocab_samples = vocab_samples
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
@@ -148,6 +167,9 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
             raise KerascenesError(f"pyramid_levels={self._param('pyramid_levels')} is too fine; use 0 to 4.")
         if self.soft_assignment and self.encoding != "histogram":
             raise KerascenesError("soft_assignment only applies to encoding='histogram'; turn it off for VLAD/Fisher.")
+        if self.spatial_coords and self.encoding == "histogram":
+            raise KerascenesError("spatial_coords applies to encoding='fisher' or 'vlad'; word histograms take "
+                                  "their layout from the spatial pyramid.")
 
     def detector_spec(self) -> dict[str, Any]:
         """Everything that determines the descriptors of an image (the cache key)."""
@@ -183,12 +205,19 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         self._fit(as_image_list(images))
         return self
 
-    def fit_transform(self, images: Any, y: Any = None, **fit_params) -> np.ndarray:
-        """Fit, then encode the same images without extracting their descriptors twice."""
+    def fit_transform(self, images: Any, y: Any = None, on_fitted: Any = None, **fit_params) -> np.ndarray:
+        """Fit, then encode the same images without extracting their descriptors twice.
+
+        Args:
+            on_fitted: called with the transformer once its vocabulary is learned, before the
+                images are encoded (``fit_bow`` checkpoints the vocabulary there).
+        """
         import time
 
         images = as_image_list(images)
         described = self._fit(images)
+        if on_fitted is not None:
+            on_fitted(self)
         encoder = self.encoder()
 
         def work(item):
@@ -211,7 +240,11 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         start = time.perf_counter()
         sets = [d for d, _ in described]
         self.descriptor_dim_ = int(next((d.shape[1] for d in sets if d.ndim == 2), 0))
-        sample = sample_descriptors(sets, int(self.vocab_samples), 0 if self.random_state is None else self.random_state)
+        sample, sample_pos = sample_descriptors(sets, int(self.vocab_samples),
+                                                0 if self.random_state is None else self.random_state,
+                                                positions=[p for _, p in described])
+        if self.root_sift:
+            sample = root_normalize(sample)
         vocab_size = int(self._param("vocab_size"))
         if len(sample) < vocab_size:
             raise KerascenesError(
@@ -221,6 +254,8 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         self.pca_components_ = np.zeros((0, 0), np.float32)
         if self.encoding in ("vlad", "fisher"):
             sample = self._fit_pca(sample)
+        if self.spatial_coords:
+            sample = np.concatenate([sample, sample_pos - 0.5], axis=1).astype(np.float32)
         seed = self.random_state
         self.soft_sigma_ = 0.0
         self.gmm_variances_ = np.zeros((0, 0), np.float32)
@@ -258,7 +293,8 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
                        self.vocabulary_, self.soft_sigma_ or None,
                        self.pca_mean_ if pca else None, self.pca_components_ if pca else None,
                        self.gmm_variances_ if self.encoding == "fisher" else None,
-                       self.gmm_priors_ if self.encoding == "fisher" else None)
+                       self.gmm_priors_ if self.encoding == "fisher" else None,
+                       bool(self.root_sift), bool(self.spatial_coords))
 
     # -- encoding ---------------------------------------------------------------------------
     def transform(self, images: Any) -> np.ndarray:

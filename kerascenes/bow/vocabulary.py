@@ -16,21 +16,30 @@ MATCHERS = ("exact", "flann", "bruteforce")
 SOFT_NEIGHBOURS = 5
 
 
-def sample_descriptors(descriptor_sets: list[np.ndarray], n_samples: int, seed: int) -> np.ndarray:
-    """Draw up to ``n_samples`` descriptors uniformly from all images (seeded), as float32."""
+def sample_descriptors(descriptor_sets: list[np.ndarray], n_samples: int, seed: int,
+                       positions: list[np.ndarray] | None = None):
+    """Draw up to ``n_samples`` descriptors uniformly from all images (seeded), as float32.
+
+    With ``positions`` (one ``(n, 2)`` array per image), returns ``(descriptors, their positions)``.
+    """
     counts = np.array([len(d) for d in descriptor_sets])
     total = int(counts.sum())
     rng = np.random.default_rng(seed)
     if total <= n_samples:
-        chosen = [d for d in descriptor_sets if len(d)]
+        owners = [(i, slice(None)) for i, d in enumerate(descriptor_sets) if len(d)]
     else:
         picks = np.sort(rng.choice(total, size=n_samples, replace=False))
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         owner = np.searchsorted(starts, picks, side="right") - 1
-        chosen = [descriptor_sets[i][picks[owner == i] - starts[i]] for i in np.unique(owner)]
-    if not chosen:
-        return np.zeros((0, descriptor_sets[0].shape[1] if descriptor_sets else 0), np.float32)
-    return np.concatenate(chosen).astype(np.float32)
+        owners = [(i, picks[owner == i] - starts[i]) for i in np.unique(owner)]
+    dim = descriptor_sets[0].shape[1] if descriptor_sets and descriptor_sets[0].ndim == 2 else 0
+    sample = (np.concatenate([descriptor_sets[i][idx] for i, idx in owners]).astype(np.float32) if owners
+              else np.zeros((0, dim), np.float32))
+    if positions is None:
+        return sample
+    where = (np.concatenate([np.asarray(positions[i], np.float32)[idx] for i, idx in owners]) if owners
+             else np.zeros((0, 2), np.float32))
+    return sample, where
 
 
 def fit_kmeans(sample: np.ndarray, n_words: int, seed: int, max_iter: int = 50) -> np.ndarray:

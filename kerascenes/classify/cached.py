@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from kerascenes.errors import KerascenesError
+from kerascenes.runs import read_json, write_json
 
 log = logging.getLogger("kerascenes")
 
@@ -161,7 +162,7 @@ class FeatureSet:
 
 def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
                      views: int = 1, augment: str = "none", seed: int = 0, path: str | Path | None = None,
-                     cache_images: bool = True, desc: str = "features") -> FeatureSet:
+                     cache_images: bool = True, desc: str = "features", show_progress: bool = True) -> FeatureSet:
     """Run the frozen backbone once per image and view.
 
     View 0 is the image itself; views 1..K-1 are augmented with the policy ``augment``
@@ -183,10 +184,10 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
         A :class:`FeatureSet`.
     """
     import tensorflow as tf
-    from tqdm.auto import tqdm
 
     from kerascenes.data.augment import augment_dataset
     from kerascenes.data.pipeline import image_dataset
+    from kerascenes.progress import progress
 
     if views > 1 and augment == "none":
         raise KerascenesError(f"--cache-views {views} needs an augmentation policy (--augment default or strong); "
@@ -201,7 +202,7 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
     base = image_dataset(paths, labels, image_size, batch_size, training=False, cache=cache_images)
     forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
     t0 = time.perf_counter()
-    with tqdm(total=n * views, desc=desc, unit="img", leave=False, disable=n * views < 1) as bar:
+    with progress(n * views, desc, enabled=show_progress and n * views > 0) as bar:
         for view in range(views):
             ds = base
             if view > 0:
@@ -234,9 +235,47 @@ class CachedFit:
                 "feature_store": self.store}
 
 
+def cached_features(extractor, data, image_size: int, config, batch: int, folder: Path | None,
+                    store: str, show_progress: bool = True) -> tuple[Any, Any, float]:
+    """The training and validation features, computed once per run.
+
+    With a ``folder`` they are written there (``train.npy``, ``val.npy`` and ``features.json``)
+    and read back by a resumed run instead of being computed again.
+
+    Returns:
+        ``(train FeatureSet, val FeatureSet, seconds the backbone took)``.
+    """
+    views, dim = int(config.cache_views), int(extractor.output_shape[-1])
+    meta_file = folder / "features.json" if folder is not None else None
+    if meta_file is not None and meta_file.is_file():
+        meta = read_json(meta_file)
+        if meta.get("shape") == [views, len(data.train), dim]:
+            mmap = "r" if store == "disk" else None
+            train = FeatureSet(np.load(folder / "train.npy", mmap_mode=mmap), np.asarray(data.train.labels, np.int64))
+            val = FeatureSet(np.load(folder / "val.npy", mmap_mode=mmap), np.asarray(data.val.labels, np.int64))
+            log.info("Reusing the cached features of the run (%s)", folder)
+            return train, val, float(meta["seconds"])
+    disk = folder if store == "disk" else None
+    train_f = extract_features(extractor, data.train.paths, data.train.labels, image_size, batch, views=views,
+                               augment=config.augment, seed=config.seed,
+                               path=disk / "train.npy" if disk else None, cache_images=config.cache_images,
+                               desc="caching training features", show_progress=show_progress)
+    val_f = extract_features(extractor, data.val.paths, data.val.labels, image_size, batch, views=1,
+                             path=disk / "val.npy" if disk else None, cache_images=False,
+                             desc="caching validation features", show_progress=show_progress)
+    seconds = train_f.seconds + val_f.seconds
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if disk is None:
+            np.save(folder / "train.npy", train_f.features)
+            np.save(folder / "val.npy", val_f.features)
+        write_json(meta_file, {"shape": [views, len(data.train), dim], "seconds": seconds})
+    return train_f, val_f, seconds
+
+
 def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list, verbose: int | str = "auto",
-                           compile_head: Callable[[Any], None] | None = None, cache_dir: str | Path | None = None,
-                           batch_size: int | None = None) -> CachedFit:
+                           compile_head: Callable[[Any], None] | None = None, feature_dir: str | Path | None = None,
+                           batch_size: int | None = None, initial_epoch: int = 0) -> CachedFit:
     """The frozen stage of :func:`~kerascenes.classify.train.fit_classifier` on cached features.
 
     Args:
@@ -246,13 +285,14 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
         config: the run's ``FitConfig`` (``epochs``, ``batch_size``, ``cache_views``,
             ``augment``, ``seed``, ``cache_images``, ``feature_store``: auto, memory or disk).
         callbacks: the same callbacks the image-based stage would get (early stopping,
-            LR schedule, CSV, TensorBoard); they see the head model, whose weights are the
-            classifier's.
+            LR schedule, CSV, TensorBoard, checkpoint); they see the head model, whose weights
+            are the classifier's.
         verbose: Keras ``fit`` verbosity.
         compile_head: compiles the head like the full model (optimizer, loss, metrics);
             defaults to Adam(``config.lr``) and sparse categorical cross-entropy.
-        cache_dir: folder for on-disk caches (deleted again after training).
+        feature_dir: folder that keeps the features for a resumed run (required for the disk store).
         batch_size: global batch size (defaults to ``config.batch_size``).
+        initial_epoch: epochs already trained (a resumed run).
 
     Returns:
         A :class:`CachedFit` with the Keras history and the cache's cost.
@@ -272,33 +312,20 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     dim = int(extractor.output_shape[-1])
     nbytes = estimate_feature_bytes(len(data.train), views, dim) + estimate_feature_bytes(len(data.val), 1, dim)
     store = choose_store(nbytes, config.feature_store)
-    if store == "disk" and cache_dir is None:
-        raise KerascenesError("An on-disk feature cache needs a folder; pass cache_dir or use feature_store='memory'.")
-    where = "in memory" if store == "memory" else f"on disk in {cache_dir}"
+    if store == "disk" and feature_dir is None:
+        raise KerascenesError("An on-disk feature cache needs a folder; pass feature_dir or use feature_store='memory'.")
+    feature_dir = Path(feature_dir) if feature_dir is not None else None
+    where = "in memory" if store == "memory" else f"on disk in {feature_dir}"
     log.info("Caching backbone features %s: (%d training images x %d view%s + %d validation images) x %d floats = %s",
              where, len(data.train), views, "s" if views > 1 else "", len(data.val), dim, format_bytes(nbytes))
-    disk = Path(cache_dir) if store == "disk" else None
-    train_f = extract_features(extractor, data.train.paths, data.train.labels, image_size, batch, views=views,
-                               augment=config.augment, seed=config.seed,
-                               path=disk / "train_features.npy" if disk else None, cache_images=config.cache_images,
-                               desc="caching training features")
-    val_f = extract_features(extractor, data.val.paths, data.val.labels, image_size, batch, views=1,
-                             path=disk / "val_features.npy" if disk else None, cache_images=False,
-                             desc="caching validation features")
-    seconds = train_f.seconds + val_f.seconds
+    train_f, val_f, seconds = cached_features(extractor, data, image_size, config, batch, feature_dir, store,
+                                              show_progress=verbose != 0)
     log.info("Features cached in %.1f s; training the head on them", seconds)
     timer = EpochTimer()
-    try:
-        h = head.fit(train_f.dataset(batch, training=True, seed=config.seed),
-                     validation_data=val_f.dataset(batch), epochs=config.epochs,
-                     callbacks=list(callbacks) + [timer], verbose=verbose, shuffle=False)
-    finally:
-        train_f.remove()
-        val_f.remove()
-        if disk is not None and disk.is_dir() and not any(disk.iterdir()):
-            disk.rmdir()
+    h = head.fit(train_f.dataset(batch, training=True, seed=config.seed + initial_epoch),
+                 validation_data=val_f.dataset(batch), epochs=config.epochs, initial_epoch=initial_epoch,
+                 callbacks=list(callbacks) + [timer], verbose=verbose, shuffle=False)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:  # a saved model then loads without optimizer warnings
         optimizer.build(model.trainable_variables)
     return CachedFit(dict(h.history), seconds, nbytes, store, timer.seconds)
-

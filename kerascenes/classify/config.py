@@ -101,7 +101,10 @@ class FitConfig(TaskConfig):
         """
         from kerascenes.backbones import get_backbone, get_family, resolve_image_size, resolve_weights
 
+        from kerascenes.runs import check_output_dir
+
         self.validate()
+        check_output_dir(self.logdir, "--logdir")
         spec = get_backbone(self.backbone)
         resolved = self.replace(
             backbone=spec.name, weights=resolve_weights(self.weights, spec),

@@ -14,25 +14,52 @@ from typing import Any, Sequence
 import numpy as np
 
 from kerascenes.data.folders import ImageSet
-from kerascenes.errors import KerascenesError
+from kerascenes.errors import KerascenesError, reading
 from kerascenes.runs import RunFolder
 
 log = logging.getLogger("kerascenes")
 
 
-def predict_proba(model, images: ImageSet | Sequence[str], image_size: int, batch_size: int = 32) -> np.ndarray:
-    """Class probabilities of every image (no augmentation)."""
+def predict_proba(model, images: ImageSet | Sequence[str], image_size: int, batch_size: int = 32,
+                  flip: bool = False, desc: str = "", progress: bool = True) -> np.ndarray:
+    """Class probabilities of every image (no augmentation; ``flip``: of its mirror image).
+
+    Args:
+        desc: what is being scored; with one, the step shows progress (Keras' bar on a terminal,
+            one line when it ends elsewhere).
+    """
     from kerascenes.data.pipeline import image_dataset
+    from kerascenes.progress import keras_verbose
 
     paths = images.paths if isinstance(images, ImageSet) else list(images)
     if not paths:
         return np.zeros((0, int(model.output_shape[-1])), np.float32)
-    ds = image_dataset(paths, None, image_size, batch_size, cache=False)
-    return np.asarray(model.predict(ds.map(lambda x, y: x), verbose=0), dtype=np.float32)
+    ds = image_dataset(paths, None, image_size, batch_size, cache=False).map(lambda x, y: x)
+    if flip:
+        import tensorflow as tf
+
+        ds = ds.map(lambda x: tf.reverse(x, axis=[2]))
+    show = progress and bool(desc) and log.isEnabledFor(logging.INFO)
+    if show:
+        log.info("%s (%d images)", desc[0].upper() + desc[1:], len(paths))
+    # predict, not __call__: a KerasHub task applies its preprocessor (the ViT image converter) there
+    return np.asarray(model.predict(ds, verbose=keras_verbose(show)), dtype=np.float32)
+
+
+def tta_proba(model, images: ImageSet, image_size: int, batch_size: int, tta: str, desc: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(probabilities with the test-time augmentation, without it)`` from the un-wrapped classifier.
+
+    ``flip`` averages the image's and its mirror image's probabilities, as the saved model does.
+    """
+    plain = predict_proba(model, images, image_size, batch_size, desc=desc)
+    if tta != "flip":
+        return plain, plain
+    mirrored = predict_proba(model, images, image_size, batch_size, flip=True, desc=f"{desc} (mirrored)")
+    return (plain + mirrored) / 2.0, plain
 
 
 def write_mistakes_gallery(path: Path, images: ImageSet, proba: np.ndarray, image_size: int, n: int = 15) -> Path:
-    """A gallery of the most confident mistakes, with true/predicted classes and probabilities."""
+    """A gallery of the most confident mistakes: class folder and file, true and predicted class with probabilities."""
     from kerascenes.data.pipeline import load_images
     from kerascenes.plots import plot_image_gallery
 
@@ -41,8 +68,9 @@ def write_mistakes_gallery(path: Path, images: ImageSet, proba: np.ndarray, imag
     order = wrong[np.argsort(-proba[wrong, pred[wrong]])][:n]
     names = images.class_names
     captions = [
-        f"{Path(images.paths[i]).name}\ntrue {names[images.labels[i]]} ({proba[i, images.labels[i]]:.2f})\n"
-        f"pred {names[pred[i]]} ({proba[i, pred[i]]:.2f})"
+        f"{Path(images.paths[i]).parent.name}/{Path(images.paths[i]).name}\n"
+        f"true {names[images.labels[i]]}: p(true) {proba[i, images.labels[i]]:.2f}\n"
+        f"predicted {names[pred[i]]}: p {proba[i, pred[i]]:.2f}"
         for i in order
     ]
     pics = load_images([images.paths[i] for i in order], min(image_size, 160))
@@ -50,33 +78,43 @@ def write_mistakes_gallery(path: Path, images: ImageSet, proba: np.ndarray, imag
 
 
 def write_run_evaluation(run: RunFolder, model, data, image_size: int, batch_size: int,
-                         history: dict[str, list[float]], stage_boundaries: Sequence[int] = ()) -> dict[str, Any]:
-    """Everything a finished training run writes about its quality; returns the metrics."""
+                         history: dict[str, list[float]], stage_boundaries: Sequence[int] = (),
+                         tta: str = "none") -> dict[str, Any]:
+    """Everything a finished training run writes about its quality; returns the metrics.
+
+    Args:
+        model: the trained classifier without its test-time augmentation (``tta`` says which is saved).
+    """
     from kerascenes.plots import plot_history
     from kerascenes.reports import write_classification_report
-    from kerascenes.tboard import log_confusion_matrix
+    from kerascenes.tboard import log_confusion_matrix, log_image
 
-    train_proba = predict_proba(model, data.train, image_size, batch_size)
+    train_proba, _ = tta_proba(model, data.train, image_size, batch_size, tta, "scoring the training images")
     train_acc = float((train_proba.argmax(1) == data.train.labels).mean())
-    val_proba = predict_proba(model, data.val, image_size, batch_size)
-    val_pred = val_proba.argmax(1)
-    report = write_classification_report(run.path, data.val.labels, val_pred, data.class_names, proba=val_proba,
-                                         paths=data.val.paths)
-    write_mistakes_gallery(run.path / "mistakes.png", data.val, val_proba, image_size)
+    val_proba, val_plain = tta_proba(model, data.val, image_size, batch_size, tta, "scoring the validation images")
+    report = write_classification_report(run.path, data.val.labels, val_proba.argmax(1), data.class_names,
+                                         proba=val_proba, paths=data.val.paths)
+    mistakes = write_mistakes_gallery(run.path / "mistakes.png", data.val, val_proba, image_size)
     if history:
         plot_history(history, run.path / "curves.png", title=run.name, stage_boundaries=stage_boundaries)
+    step = len(history.get("loss", []))
     log_confusion_matrix(run.tensorboard_dir / "validation", np.asarray(report["confusion_matrix"]), data.class_names,
-                         step=len(history.get("loss", [])))
+                         step=step)
+    log_image(run.tensorboard_dir / "validation", "mistakes", mistakes.read_bytes(), step=step)
     best = int(np.argmin(history["val_loss"])) if history.get("val_loss") else None
-    return {
+    metrics = {
         "train_accuracy": round(train_acc, 4),
         "val_accuracy": round(report["accuracy"], 4),
+        **{f"val_{k}_accuracy": round(v, 4) for k, v in report["top_k_accuracy"].items() if k != "top1"},
         "val_macro_f1": round(report["macro_f1"], 4),
         "val_loss_best": round(float(history["val_loss"][best]), 4) if best is not None else None,
         "best_epoch": best + 1 if best is not None else None,
         "n_train": len(data.train),
         "n_val": len(data.val),
     }
+    if tta != "none":
+        metrics["val_accuracy_no_tta"] = round(float((val_plain.argmax(1) == data.val.labels).mean()), 4)
+    return metrics
 
 
 def load_run_model(run: RunFolder):
@@ -89,7 +127,8 @@ def load_run_model(run: RunFolder):
     path = run.path / "model.keras"
     if not path.is_file():
         raise KerascenesError(f"{run.path} has no model.keras (the run did not finish); train it again or pick another run.")
-    return keras.saving.load_model(str(path))
+    with reading(path, "a Keras model file", "train the run again or restore the file"):
+        return keras.saving.load_model(str(path))
 
 
 class KerasPredictor:

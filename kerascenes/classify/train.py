@@ -5,21 +5,27 @@ the backbone family does not support), then scans the data, creates the run fold
 writes there: ``config.json``, ``model.keras``, ``history.csv``, ``curves.png``, TensorBoard
 events, the evaluation files of the validation set and ``summary.json``; finally it rebuilds
 the results workbook (:meth:`kerascenes.runs.RunFolder.finish`).
+
+Every epoch ends with a checkpoint (:mod:`kerascenes.classify.checkpoint`), so a run stopped
+in any way continues with ``resume=True`` (``kerascenes fit ... --resume``); Ctrl-C or SIGTERM
+keeps the best model so far and marks the run ``interrupted``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from kerascenes.backbones import get_backbone, get_family
+from kerascenes.classify.checkpoint import Checkpoint, EpochCheckpoint
 from kerascenes.classify.config import FitConfig
+from kerascenes.classify.resume import history_columns, interrupted_summary, open_for_resume, rewrite_history_csv
 from kerascenes.data.folders import ImageSet, check_same_classes, load_image_folder, stratified_split
-from kerascenes.runs import RunFolder, default_run_name
+from kerascenes.progress import keras_verbose
+from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, stopping_signals
 
 log = logging.getLogger("kerascenes")
 
@@ -32,6 +38,22 @@ class FitResult:
     model: Any
     summary: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """What the run reached and where everything is, in a few lines (printed by ``kerascenes fit``)."""
+        m, h = self.summary["metrics"], self.summary["hparams"]
+        tta = f" with {h['tta']} TTA ({m['val_accuracy_no_tta']:.4f} without)" if m.get("val_accuracy_no_tta") else ""
+        best = f", best epoch {m['best_epoch']} of {m['epochs_run']}" if m.get("best_epoch") else ""
+        pictures = ", ".join(p for p in ("curves.png", "confusion_matrix.png", "mistakes.png")
+                             if (self.run.path / p).is_file())
+        top3 = f"; top-3 {m['val_top3_accuracy']:.4f}" if m.get("val_top3_accuracy") is not None else ""
+        return "\n".join([
+            f"val accuracy {m['val_accuracy']:.4f}{tta}{top3}; train accuracy {m['train_accuracy']:.4f} (measured "
+            f"without augmentation){best}; {self.summary['wall_time_s']:.0f} s",
+            f"Run folder:  {self.run.path} ({pictures}, predictions.csv)",
+            f"Workbook:    {self.run.logdir / 'overall_results.xlsx'}",
+            f"TensorBoard: tensorboard --logdir {self.run.logdir}",
+        ])
 
 
 @dataclass
@@ -52,7 +74,8 @@ def prepare_data(config: FitConfig) -> PreparedData:
     return PreparedData(train, val, list(train.class_names))
 
 
-def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Sequence[Any] = ()) -> FitResult:
+def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Sequence[Any] = (),
+                   resume: bool = False) -> FitResult:
     """Train a classifier as described by ``config`` and write its run folder.
 
     Args:
@@ -60,25 +83,35 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Se
         verbose: Keras ``fit`` verbosity (``"auto"``: a progress bar on a terminal,
             one line per epoch otherwise).
         callbacks: more Keras callbacks, called in both stages after the run's own.
+        resume: continue the unfinished run ``config.name`` from its last completed epoch
+            (its options must be the ones it was started with).
 
     Returns:
         A :class:`FitResult` with the run folder, the trained model and the summary.
+
+    Raises:
+        RunInterrupted: after Ctrl-C or SIGTERM, once the best model so far is saved.
     """
     import keras
 
     from kerascenes.classify.distribute import training_scope
 
     config = config.resolve()  # unsupported options fail here, before any image is read
+    run, state = open_for_resume(config) if resume else (None, None)
     # a fresh Keras state, so --seed gives the same run twice in one process (notebooks):
     # the global seed generator and layer-name counters would otherwise carry over
     keras.backend.clear_session()
     # models and optimizers are created under the --strategy scope and --mixed-precision policy
     # (entered first: a multi-worker strategy without TF_CONFIG fails before the data is read)
     with training_scope(config.strategy, config.mixed_precision) as runtime:
-        session = _FitSession(config, prepare_data(config), runtime, verbose, list(callbacks))
-        session.train_frozen()
-        session.fine_tune()
-        return session.finish()
+        session = _FitSession(config, prepare_data(config), runtime, verbose, list(callbacks), run, state)
+        with session.run.guard(keep=resume), stopping_signals():
+            try:
+                return session.train()
+            except KeyboardInterrupt as exc:
+                if isinstance(exc, RunInterrupted):
+                    raise
+                raise session.interrupted() from None
 
 
 def _compile(model, lr: float, jit_compile: bool = False) -> None:
@@ -88,41 +121,53 @@ def _compile(model, lr: float, jit_compile: bool = False) -> None:
                   metrics=["accuracy"], jit_compile=jit_compile)
 
 
-def _merge(history: dict[str, list[float]], new: dict[str, list[float]]) -> None:
-    for key, values in new.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
-
-
 class _FitSession:
     """One classifier run, step by step: build, frozen stage, fine-tuning, reports."""
 
-    def __init__(self, config: FitConfig, data: PreparedData, runtime, verbose: int | str, user_callbacks: list):
+    def __init__(self, config: FitConfig, data: PreparedData, runtime, verbose: int | str, user_callbacks: list,
+                 run: RunFolder | None = None, state: dict[str, Any] | None = None):
         import keras
 
         self.config, self.data, self.runtime = config, data, runtime
         self.spec = get_backbone(config.backbone)
         self.family = get_family(self.spec)
         self.from_scratch = self.family.trains_from_scratch(self.spec, config.weights)
-        self.verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
+        self.verbose = keras_verbose() if verbose == "auto" else verbose
         self.user_callbacks = user_callbacks
         self.batch = runtime.global_batch(config.batch_size)  # --batch-size is per replica
-        self.history: dict[str, list[float]] = {}
-        self.stage_boundaries: list[int] = []
+        self.state = state
+        self.rows: list[dict[str, float]] = list(state["history"]) if state else []
+        self.stage_boundaries: list[int] = list(state.get("stage_boundaries", [])) if state else []
         self.fine_tune_used = False
         self.cached = None
+        self.early = None
         self._datasets = None
-        self.started = _dt.datetime.now().isoformat(timespec="seconds")
+        self.offset = float(state.get("wall_time_s", 0.0)) if state else 0.0
         self.t0 = time.perf_counter()
         keras.utils.set_random_seed(config.seed)
         self.model = self.family.build_classifier(self.spec, config, len(data.class_names))
-        derived = {"family": self.spec.family, "preprocessing": self.spec.preprocessing,
-                   "class_names": data.class_names, "n_train": len(data.train), "n_val": len(data.val),
-                   "started": self.started, "train_backbone": self.from_scratch, "runtime": runtime.to_dict(),
-                   "global_batch_size": self.batch}
-        self.run = RunFolder.create(config.logdir, config.name or default_run_name(self.spec.name), "classifier",
-                                    config, derived)
+        if run is None:
+            self.started = _dt.datetime.now().isoformat(timespec="seconds")
+            derived = {"family": self.spec.family, "preprocessing": self.spec.preprocessing,
+                       "class_names": data.class_names, "n_train": len(data.train), "n_val": len(data.val),
+                       "started": self.started, "train_backbone": self.from_scratch,
+                       "runtime": runtime.to_dict(), "global_batch_size": self.batch}
+            run = RunFolder.create(config.logdir, config.name or default_run_name(self.spec.name), "classifier",
+                                   config, derived)
+        else:
+            self.started = run.read_config().get("started", _dt.datetime.now().isoformat(timespec="seconds"))
+            rewrite_history_csv(run.path / "history.csv", self.rows)
+        self.run = run
+        self.checkpoint = Checkpoint(run)
         log.info("Run folder: %s (%d training, %d validation images, %d classes)", self.run.path, len(data.train),
                  len(data.val), len(data.class_names))
+
+    def elapsed(self) -> float:
+        return self.offset + time.perf_counter() - self.t0
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return history_columns(self.rows)
 
     def datasets(self):
         """The training and validation image pipelines (made on first use)."""
@@ -132,13 +177,13 @@ class _FitSession:
             c = self.config
             self._datasets = (
                 imageset_dataset(self.data.train, c.image_size, self.batch, training=True, augment=c.augment,
-                                 seed=c.seed, cache=c.cache_images),
+                                 seed=c.seed + len(self.rows), cache=c.cache_images),
                 imageset_dataset(self.data.val, c.image_size, self.batch, cache=c.cache_images),
             )
         return self._datasets
 
-    def callbacks(self, append: bool):
-        """``(early_stopping, all callbacks)`` of one stage."""
+    def callbacks(self, phase: str, resume: dict[str, Any] | None, extra: dict[str, Any] | None = None):
+        """``(early_stopping, all callbacks)`` of one stage (the checkpoint after the counters it restores)."""
         import keras
 
         from kerascenes.classify.callbacks import BestWeightsEarlyStopping, LearningRateLogger
@@ -146,34 +191,61 @@ class _FitSession:
         patience = self.config.patience
         talk = 1 if self.verbose else 0
         early = BestWeightsEarlyStopping(monitor="val_loss", patience=patience if patience else 10**9, verbose=talk)
+        plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2),
+                                                    min_lr=1e-7, verbose=talk)
+        checkpoint = EpochCheckpoint(self.checkpoint, self.model, phase, early, plateau, self.rows,
+                                     {"stage_boundaries": self.stage_boundaries, **(extra or {})}, resume,
+                                     self.elapsed)
+        self.early = early
         return early, [
-            LearningRateLogger(),
-            early,
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2),
-                                              min_lr=1e-7, verbose=talk),
-            keras.callbacks.CSVLogger(str(self.run.path / "history.csv"), append=append),
+            LearningRateLogger(), early, plateau,
+            keras.callbacks.CSVLogger(str(self.run.path / "history.csv"), append=bool(self.rows)),
             keras.callbacks.TensorBoard(log_dir=str(self.run.tensorboard_dir), write_graph=False),
-            *self.user_callbacks,
+            checkpoint, *self.user_callbacks,
         ]
 
-    def train_frozen(self) -> None:
+    def train(self) -> FitResult:
+        """Both stages (from where a resumed run stopped) and the reports."""
+        phase = self.state["phase"] if self.state else None
+        if phase in (None, "frozen"):
+            self.train_frozen(self.state if phase == "frozen" else None)
+        elif phase != "trained":
+            self.checkpoint.load_weights(self.model, "stage1.npz")
+        if phase == "trained":
+            self.checkpoint.load_weights(self.model, "final.npz")
+            self.fine_tune_used = bool(self.state.get("fine_tune_used"))
+        else:
+            self.fine_tune(self.state if phase == "fine_tune" else None)
+            self.checkpoint.save_weights(self.model, "final.npz")
+            self._mark("trained", fine_tune_used=self.fine_tune_used)
+        return self.finish()
+
+    def _mark(self, phase: str, **extra: Any) -> None:
+        self.checkpoint.write_state({"phase": phase, "epochs_done": len(self.rows), "history": self.rows,
+                                     "stage_boundaries": self.stage_boundaries, "wall_time_s": self.elapsed(),
+                                     **extra})
+
+    def train_frozen(self, resume: dict[str, Any] | None) -> None:
         """Stage 1: the head on a frozen backbone (on cached features with ``--cache-features``)."""
         c = self.config
         _compile(self.model, c.lr, c.jit_compile)
-        self.early, callbacks = self.callbacks(append=False)
+        early, callbacks = self.callbacks("frozen", resume)
+        done = resume["epochs_done"] if resume else 0
         if c.cache_features:  # backbone once per image and view, head trained on the features
             from kerascenes.classify.cached import fit_frozen_on_features
 
-            h = self.cached = fit_frozen_on_features(
+            self.cached = fit_frozen_on_features(
                 self.model, self.data, c.image_size, c, callbacks, self.verbose, batch_size=self.batch,
-                compile_head=lambda m: _compile(m, c.lr, c.jit_compile), cache_dir=self.run.path / "features")
+                compile_head=lambda m: _compile(m, c.lr, c.jit_compile), feature_dir=self.checkpoint.path("features"),
+                initial_epoch=done)
         else:
             train_ds, val_ds = self.datasets()
-            h = self.model.fit(train_ds, validation_data=val_ds, epochs=c.epochs, callbacks=callbacks,
-                               verbose=self.verbose, shuffle=False)
-        _merge(self.history, h.history)
+            self.model.fit(train_ds, validation_data=val_ds, epochs=c.epochs, initial_epoch=done, callbacks=callbacks,
+                           verbose=self.verbose, shuffle=False)
+        self.checkpoint.save_weights(self.model, "stage1.npz")
+        self._mark("frozen_done", stage1_best=early.best_value)
 
-    def fine_tune(self) -> None:
+    def fine_tune(self, resume: dict[str, Any] | None) -> None:
         """Stage 2: open the last ``--fine-tune`` layers; keep the result only if it lowers val_loss."""
         c = self.config
         if not (c.fine_tune and c.fine_tune_epochs):
@@ -181,25 +253,23 @@ class _FitSession:
         if self.from_scratch:
             log.info("Skipping --fine-tune: with random initial weights every layer was already trained.")
             return
-        stage1_best = self.early.best_value
-        stage1_weights = {v.path: v.numpy() for v in self.model.weights}
+        stage1_best = float((self.state or {}).get("stage1_best", self.early.best_value if self.early else 1e9))
         n_unfrozen = self.family.unfreeze(self.model, c.fine_tune)
         log.info("Fine-tuning the last %d backbone %s (%d layers with weights) at lr %g", c.fine_tune,
                  self.family.fine_tune_unit, n_unfrozen, c.fine_tune_lr)
         _compile(self.model, c.fine_tune_lr, c.jit_compile)
-        done = len(self.history.get("loss", []))
-        self.stage_boundaries.append(done)
-        early, callbacks = self.callbacks(append=True)
+        if resume is None:
+            self.stage_boundaries.append(len(self.rows))
+        start = self.stage_boundaries[-1]
+        early, callbacks = self.callbacks("fine_tune", resume, {"stage1_best": stage1_best})
         train_ds, val_ds = self.datasets()
-        h = self.model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + c.fine_tune_epochs,
-                           callbacks=callbacks, verbose=self.verbose, shuffle=False)
-        _merge(self.history, h.history)
+        self.model.fit(train_ds, validation_data=val_ds, initial_epoch=len(self.rows), epochs=start + c.fine_tune_epochs,
+                       callbacks=callbacks, verbose=self.verbose, shuffle=False)
         self.fine_tune_used = early.best_value <= stage1_best
         if not self.fine_tune_used:
             log.info("Fine-tuning did not improve val_loss (%.4f > %.4f); keeping the stage-1 weights.",
                      early.best_value, stage1_best)
-            for v in self.model.weights:
-                v.assign(stage1_weights[v.path])
+            self.checkpoint.load_weights(self.model, "stage1.npz")
 
     def finish(self) -> FitResult:
         """Save the model (with test-time augmentation), write the reports and end the run."""
@@ -207,18 +277,34 @@ class _FitSession:
         from kerascenes.classify.model import with_test_time_augmentation
 
         c = self.config
-        train_time = time.perf_counter() - self.t0
+        train_time = self.elapsed()
         model = with_test_time_augmentation(self.model, c.tta)
         model.save(str(self.run.path / "model.keras"))
-        metrics = write_run_evaluation(self.run, model, self.data, c.image_size, self.batch, self.history,
-                                       self.stage_boundaries)
+        metrics = write_run_evaluation(self.run, self.model, self.data, c.image_size, self.batch, self.history,
+                                       self.stage_boundaries, tta=c.tta)
         if self.cached is not None:
             metrics.update(self.cached.metrics())
-        metrics.update({"train_time_s": round(train_time, 1), "epochs_run": len(self.history.get("loss", [])),
+        metrics.update({"train_time_s": round(train_time, 1), "epochs_run": len(self.rows),
                         "fine_tune_used": self.fine_tune_used, "params": int(model.count_params()),
                         "trainable_params": int(sum(int(w.numpy().size) for w in model.trainable_weights))})
-        wall = time.perf_counter() - self.t0
-        summary = self.run.finish(c.hparams() | {"family": self.spec.family}, metrics, self.started, wall)
-        log.info("val accuracy %.4f, train accuracy %.4f, %.0f s", metrics["val_accuracy"], metrics["train_accuracy"],
-                 wall)
+        summary = self.run.finish(c.hparams() | {"family": self.spec.family}, metrics, self.started, self.elapsed())
+        self.checkpoint.remove()
         return FitResult(self.run, model, summary, self.history)
+
+    def interrupted(self) -> RunInterrupted:
+        """After Ctrl-C / SIGTERM: keep the best model so far, end the run as ``interrupted``."""
+        from kerascenes.classify.model import with_test_time_augmentation
+
+        if not self.rows:  # nothing trained yet: nothing worth keeping (the folder is removed)
+            return RunInterrupted("Interrupted before the first epoch ended; nothing was kept.", self.run,
+                                  resumable=False)
+        if self.early is not None and self.early.best_weights is not None:
+            self.early.model.set_weights(self.early.best_weights)
+        state = self.checkpoint.state() or {}
+        if state.get("phase") == "fine_tune" and self.early.best_value > float(state.get("stage1_best", 1e9)):
+            self.checkpoint.load_weights(self.model, "stage1.npz")
+        with_test_time_augmentation(self.model, self.config.tta).save(str(self.run.path / "model.keras"))
+        message, metrics = interrupted_summary(self.run, self.rows, self.config)
+        self.run.finish(self.config.hparams() | {"family": self.spec.family}, metrics, self.started, self.elapsed(),
+                        status="interrupted")
+        return RunInterrupted(message, self.run)

@@ -77,7 +77,7 @@ def load_idx_folder(folder: str | os.PathLike, split: str = "train") -> tuple[np
     x, y = read_idx(images), read_idx(labels)
     if x.ndim != 3 or len(x) != len(y):
         raise KerascenesError(f"{images} and {labels} do not match ({x.shape} images, {y.shape} labels); use the files of one dataset.")
-    return x, y.astype(np.int64)
+    return check_digits(x, y, str(images))
 
 
 def load_npz(path: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -88,12 +88,28 @@ def load_npz(path: str | os.PathLike, split: str = "train") -> tuple[np.ndarray,
             x, y = data[f"x_{split}"], data[f"y_{split}"]
     except KeyError:
         raise KerascenesError(f"{path} lacks x_{split}/y_{split}; pass a .npz with keys x_train y_train x_test y_test.") from None
-    except (OSError, ValueError) as exc:
-        raise KerascenesError(f"{path} is not a readable .npz file ({exc}); pass a .npz with keys x_train y_train x_test y_test.") from None
+    except Exception as exc:  # noqa: BLE001 - zip, pickle and header errors of a damaged file
+        raise KerascenesError(f"{path} is not a readable .npz file ({type(exc).__name__}); pass a .npz with keys "
+                              "x_train y_train x_test y_test.") from None
+    return check_digits(x, y, f"{path}: x_{split}")
+
+
+def check_digits(x: np.ndarray, y: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(uint8 (n, 28, 28) images, int64 labels)``, or one sentence on what is wrong with them."""
+    x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
-    if x.ndim != 3 or len(x) != len(y):
-        raise KerascenesError(f"{path}: x_{split} has shape {x.shape} for {len(y)} labels; expected (n, 28, 28) images and n labels.")
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or y.ndim != 1 or len(x) != len(y):
+        raise KerascenesError(f"{source} has shape {x.shape} for labels of shape {y.shape}; expected (n, 28, 28) "
+                              "images and n labels.")
+    if x.dtype != np.uint8:
+        if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+            raise KerascenesError(f"{source} holds {'non-numbers' if not np.issubdtype(x.dtype, np.number) else 'NaN or infinite values'}; "
+                                  "expected pixel values 0..255.")
+        if x.size and (x.min() < 0 or x.max() > 255):
+            raise KerascenesError(f"{source} has values from {x.min()} to {x.max()}; expected pixel values 0..255.")
+    if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0)):
+        raise KerascenesError(f"{source}: the labels are not integers; expected class numbers 0..9.")
     return np.asarray(x, dtype=np.uint8), np.asarray(y, dtype=np.int64)
 
 

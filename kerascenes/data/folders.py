@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kerascenes.data.images import IMAGE_EXTENSIONS, check_image
+from kerascenes.data.images import IMAGE_EXTENSIONS, check_image, collect_warnings
 from kerascenes.errors import KerascenesError
 
 log = logging.getLogger("kerascenes")
@@ -46,7 +46,8 @@ class ImageSet:
         return ImageSet([self.paths[i] for i in index], self.labels[index], list(self.class_names), self.root)
 
 
-def _describe(items: Sequence[tuple[str, str]], limit: int = 10) -> str:
+def describe_files(items: Sequence[tuple[str, str]], limit: int = 10) -> str:
+    """``  path: reason`` lines for a warning (at most ``limit``, then how many more)."""
     lines = [f"  {path}: {reason}" for path, reason in items[:limit]]
     if len(items) > limit:
         lines.append(f"  ... and {len(items) - limit} more")
@@ -107,7 +108,7 @@ def validate_images(images: ImageSet, strict: bool = False, workers: int = 8, op
         A new :class:`ImageSet` of the good files; bad ones are listed in ``skipped`` and
         reported in one warning.
     """
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with collect_warnings() as noted, ThreadPoolExecutor(max_workers=workers) as pool:
         problems = list(pool.map(check_image, images.paths))
     keep = [i for i, p in enumerate(problems) if p is None]
     bad = images.skipped + [(images.paths[i], p) for i, p in enumerate(problems) if p is not None]
@@ -119,7 +120,12 @@ def validate_images(images: ImageSet, strict: bool = False, workers: int = 8, op
     result = images.subset(keep)
     result.skipped = bad
     if bad:
-        log.warning("Skipping %d unusable file(s) in %s:\n%s", len(bad), images.root, _describe(bad))
+        log.warning("Skipping %d unusable file(s) in %s:\n%s", len(bad), images.root, describe_files(bad))
+    decoded_with_warnings = [(path, "; ".join(dict.fromkeys(found))) for path, found in noted.items()
+                             if path in set(result.paths)]
+    if decoded_with_warnings:
+        log.warning("%d file(s) in %s decoded with warnings (used anyway):\n%s", len(decoded_with_warnings),
+                    images.root, describe_files(decoded_with_warnings))
     empty = [name for name, n in result.counts().items() if n == 0]
     if empty:
         raise KerascenesError(

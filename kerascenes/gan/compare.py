@@ -107,8 +107,11 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLi
     """
     from kerascenes.gan.evaluate import generate_from_run
 
+    from kerascenes.runs import check_output_dir
+
     if len(run_dirs) < 1:
         raise KerascenesError("Pass at least one run folder to compare (e.g. logs/<tf-run> logs/<torch-run>).")
+    check_output_dir(out_dir, "--out")
     rows = [run_row(d, eval_samples, seed) for d in run_dirs]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,10 @@ class GanConfig(TaskConfig):
 
     def resolve(self) -> "GanConfig":
         """Fill the architecture's defaults (``max_minutes`` 0 means no budget)."""
+        from kerascenes.runs import check_output_dir
+
         self.validate()
+        check_output_dir(self.logdir, "--logdir")
         arch = self.architecture()
         return self.replace(epochs=self.epochs or arch.epochs, batch_size=arch.batch_size, latent_dim=arch.latent_dim,
                             codes=arch.codes, lr=arch.g_optimizer.learning_rate,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from kerascenes.errors import KerascenesError
+from kerascenes.errors import KerascenesError, reading
 from kerascenes.gan import layout
 from kerascenes.runs import RunFolder, write_json
 
@@ -40,12 +40,15 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
 
     generator_file = run.path / layout.GENERATOR_FILE["tf"]
     checkpoint = run.path / GanCheckpoint.FILE
+    fix = "train the run again or restore the file"
     if generator_file.is_file():
-        generator = keras.saving.load_model(generator_file, compile=False)
+        with reading(generator_file, "a Keras model file", fix):
+            generator = keras.saving.load_model(generator_file, compile=False)
     elif checkpoint.is_file():
         import kerascenes.gan.dcgan  # noqa: F401 - registers DCGAN for deserialisation
 
-        generator = keras.saving.load_model(checkpoint, compile=False).sampler
+        with reading(checkpoint, "a Keras model file", fix):
+            generator = keras.saving.load_model(checkpoint, compile=False).sampler
     else:
         raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['tf']} or checkpoint); train at least one epoch.")
     noise = layout.sample_noise(n, config["latent_dim"], seed)

@@ -177,8 +177,10 @@ def read_history(run: RunFolder) -> list[dict[str, Any]]:
 
 
 def write_state(run: RunFolder, epoch: int, wall_time_s: float, extra: dict[str, Any] | None = None) -> Path:
-    """Record the last completed epoch (written after the checkpoint itself)."""
-    return write_json(run.file(STATE_FILE), {"epoch": int(epoch), "wall_time_s": float(wall_time_s), **(extra or {})})
+    """Record the last completed epoch (written after the checkpoint itself); the run is now worth keeping."""
+    path = write_json(run.file(STATE_FILE), {"epoch": int(epoch), "wall_time_s": float(wall_time_s), **(extra or {})})
+    run.keep = True  # a failure from here on leaves the run for --resume (RunFolder.guard)
+    return path
 
 
 def read_state(run: RunFolder) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from kerascenes.errors import KerascenesError
 from kerascenes.gan import layout
 from kerascenes.gan.architectures import get_architecture
 from kerascenes.gan.config import GanConfig
-from kerascenes.runs import RunFolder, default_run_name
+from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, stopping_signals
 
 #: framework -> ``"module:function"`` that trains an opened session.
 TRAINERS = {"tf": "kerascenes.gan.train:train_session", "torch": "kerascenes.torch_gan.train:train_session"}
@@ -87,13 +87,39 @@ def train_gan(config: GanConfig, resume: bool = False, verbose: int = 1, images:
     Returns:
         A :class:`GanResult` with the run folder and the summary.
     """
-    if not resume:  # a missing framework fails before a run folder exists
+    if not resume:  # a missing framework or unusable data fail before a run folder exists
         load_trainer(config.framework)
+        images = training_images(config.resolve().to_dict(), images)
     session = open_session(config, resume)
-    images = training_images(session.config, images)
+    if resume:
+        images = training_images(session.config, images)
     trainer = load_trainer(session.options.framework)
-    wall, collapse_warnings = trainer(session, images, verbose, **framework_options)
-    return GanResult(session.run, finish_session(session, wall, collapse_warnings))
+    with session.run.guard(keep=resume), stopping_signals():
+        try:
+            wall, collapse_warnings = trainer(session, images, verbose, **framework_options)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, RunInterrupted):
+                raise
+            raise interrupted(session) from None
+        return GanResult(session.run, finish_session(session, wall, collapse_warnings))
+
+
+def interrupted(session: Session) -> RunInterrupted:
+    """After Ctrl-C / SIGTERM: end the run as ``interrupted`` at its last checkpoint (no final scoring)."""
+    state = layout.read_state(session.run)
+    if not state:
+        return RunInterrupted("Interrupted before the first epoch ended; nothing was kept.", session.run,
+                              resumable=False)
+    history = [row for row in layout.read_history(session.run) if row["epoch"] <= state["epoch"]]
+    last = history[-1] if history else {}
+    metrics = {k: last.get(k) for k in (*layout.LOSS_FIELDS, "fd_quick", "confident_share_quick")}
+    metrics["epochs_done"] = int(state["epoch"])
+    session.run.finish(session.options.hparams() | {"beta_1": session.config["beta_1"]}, metrics,
+                       session.config["started"], float(state.get("wall_time_s", 0.0)), status="interrupted",
+                       extra={"grid": layout.grid_file(int(state["epoch"]))})
+    return RunInterrupted(f"Interrupted in epoch {state['epoch'] + 1} of {session.options.epochs}: kept the "
+                          f"checkpoint of epoch {state['epoch']} in {session.run.path} (`kerascenes gan sample "
+                          f"{session.run.path}` draws from it).", session.run)
 
 
 def find_resumable(config: GanConfig) -> RunFolder:
@@ -112,7 +138,7 @@ def find_resumable(config: GanConfig) -> RunFolder:
         except KerascenesError:
             continue
         if (found.get("kind") == "gan" and found.get("dataset") == config.dataset
-                and found.get("framework") == config.framework and not run.has_summary()
+                and found.get("framework") == config.framework and run.status != "completed"
                 and layout.read_state(run) is not None):
             candidates.append((config_file.stat().st_mtime, run))
     if not candidates:
@@ -155,10 +181,12 @@ def open_session(config: GanConfig, resume: bool = False) -> Session:
 def training_images(config: dict[str, Any], images: np.ndarray | None = None) -> np.ndarray:
     """The run's training images as ``uint8 (n, 28, 28)``: ``images`` if given, else the
     training split of its dataset; checked against the batch size."""
-    if images is None:
-        from kerascenes.data.digits import load_digits
+    from kerascenes.data.digits import check_digits, load_digits
 
+    if images is None:
         images, _ = load_digits(config["dataset"], config.get("data"), "train")
+    else:
+        images, _ = check_digits(images, np.zeros(len(images), np.int64), "the training images")
     if len(images) < config["batch_size"]:
         raise KerascenesError(f"Only {len(images)} training images for --batch-size {config['batch_size']}; lower the batch size.")
     return images

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from kerascenes.errors import reading
 from kerascenes.gan import layout
 from kerascenes.gan.session import Session
 
@@ -43,7 +44,9 @@ def train_session(session: Session, images: np.ndarray, verbose: int = 1) -> tup
 
     config, run = session.config, session.run
     if session.initial_epoch:
-        model = keras.saving.load_model(run.path / GanCheckpoint.FILE)
+        path = run.path / GanCheckpoint.FILE
+        with reading(path, "a Keras model file", "restart the run without --resume, or restore the file"):
+            model = keras.saving.load_model(path)
     else:
         keras.utils.set_random_seed(config["seed"])
         model = DCGAN(config["architecture_spec"], seed=config["seed"])

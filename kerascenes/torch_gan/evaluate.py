@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kerascenes.errors import KerascenesError
+from kerascenes.errors import KerascenesError, reading
 from kerascenes.gan import layout
 from kerascenes.runs import RunFolder
 from kerascenes.torch_gan.models import ImageSequential, build_generator
@@ -25,15 +25,14 @@ def load_generator(run_dir: str | os.PathLike, device: str | torch.device = "cpu
     run = RunFolder.open(run_dir, "gan", action="sample")
     config = run.read_config()
     final, checkpoint = run.path / layout.GENERATOR_FILE["torch"], run.path / _CHECKPOINT_FILE
-    if final.is_file():
-        state = torch.load(final, map_location=device, weights_only=True)["state_dict"]
-    elif checkpoint.is_file():
-        saved = torch.load(checkpoint, map_location=device, weights_only=True)
-        state = saved.get("generator_ema") or saved["generator"]  # the sampler, as generator.pt holds
-    else:
+    if not final.is_file() and not checkpoint.is_file():
         raise KerascenesError(f"{run.path} has no generator yet (no {layout.GENERATOR_FILE['torch']} or checkpoint); train at least one epoch.")
-    generator = build_generator(config["architecture_spec"]).to(device)
-    generator.load_state_dict(state)
+    source = final if final.is_file() else checkpoint
+    with reading(source, "a kerascenes PyTorch file", "train the run again or restore the file"):
+        saved = torch.load(source, map_location=device, weights_only=True)
+        state = saved["state_dict"] if source == final else (saved.get("generator_ema") or saved["generator"])
+        generator = build_generator(config["architecture_spec"]).to(device)
+        generator.load_state_dict(state)
     return generator.eval()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kerascenes.errors import KerascenesError
+from kerascenes.errors import KerascenesError, reading
 from kerascenes.gan import layout
 from kerascenes.gan.session import Session
 from kerascenes.runs import RunFolder
@@ -62,8 +62,9 @@ def load_checkpoint(run: RunFolder, gan: TorchDCGAN) -> dict[str, Any]:
     path = run.path / CHECKPOINT_FILE
     if not path.is_file():
         raise KerascenesError(f"{run.path} has no {CHECKPOINT_FILE} to resume from; start the run again without --resume.")
-    state = torch.load(path, map_location=gan.device, weights_only=True)
-    gan.load_checkpoint_state(state)
+    with reading(path, "a kerascenes PyTorch checkpoint", "restart the run without --resume, or restore the file"):
+        state = torch.load(path, map_location=gan.device, weights_only=True)
+        gan.load_checkpoint_state(state)
     torch.set_rng_state(state["torch_rng"].cpu())
     if state.get("cuda_rng") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])

@@ -1,0 +1,128 @@
+"""The members of an ensemble: their model files, out-of-fold probabilities and predictions.
+
+A member's weight must be learned from probabilities it gives on images it was not trained
+on. Refitting a whole run k times would cost k trainings, but the part of a run that learns
+from the training images is cheap to refit: a CNN's head on its frozen backbone's features
+(computed once), a bag-of-words run's SVM on its encodings (from the descriptor cache). So each
+member refits that part on k-1 folds of the training images and predicts the k-th.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from kerascenes.errors import KerascenesError
+from kerascenes.runs import RunFolder
+
+log = logging.getLogger("kerascenes")
+
+#: kind -> the files whose bytes make a member's predictions (checked before every use).
+MODEL_FILES = {"classifier": ("model.keras",), "bow": ("bow_model.json", "bow_model.npz")}
+
+
+def open_member(path: str | Path) -> RunFolder:
+    """A member run (classifier or bag-of-words) that has finished."""
+    run = RunFolder.open(path, tuple(MODEL_FILES), action="predict")
+    if run.status != "completed":
+        raise KerascenesError(f"{run.path} has not completed (status {run.status or 'unfinished'}); finish it "
+                              "(--resume) or pick another run.")
+    return run
+
+
+def shared_option(members: Sequence[str], key: str, required: bool = True) -> str | None:
+    """The value of option ``key`` that every member was trained with (they must agree)."""
+    values = {str(open_member(m).read_config().get(key)) for m in members}
+    values.discard("None")
+    if len(values) > 1:
+        raise KerascenesError(f"The members were trained with different --{key.replace('_', '-')} "
+                              f"({', '.join(sorted(values))}); pass --{key.replace('_', '-')} to choose one.")
+    if not values and required:
+        raise KerascenesError(f"The members record no --{key.replace('_', '-')}; pass it.")
+    return values.pop() if values else None
+
+
+def checksum(run: RunFolder) -> str:
+    """SHA-256 of a member's model files (what its predictions depend on)."""
+    digest = hashlib.sha256()
+    for name in MODEL_FILES[run.kind]:
+        path = run.path / name
+        if not path.is_file():
+            raise KerascenesError(f"Ensemble member {run.path} has no {name}; it was changed or removed. Restore it "
+                                  "or build the ensemble again.")
+        digest.update(name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def class_names(run: RunFolder) -> list[str]:
+    return list(run.read_config()["class_names"])
+
+
+def out_of_fold(run: RunFolder, paths: Sequence[str], labels: np.ndarray, folds, seed: int) -> np.ndarray:
+    """``(n, classes)`` probabilities of each training image from the member refitted without its fold."""
+    if run.kind == "bow":
+        return _bow_out_of_fold(run, paths, labels, folds)
+    return _head_out_of_fold(run, paths, labels, folds, seed)
+
+
+def _bow_out_of_fold(run: RunFolder, paths, labels, folds) -> np.ndarray:
+    from sklearn.base import clone
+
+    from kerascenes.bow.runner import load_run
+
+    _, pipe, _ = load_run(run.path)
+    X = pipe.named_steps["bow"].transform(list(paths))
+    clf = pipe.steps[-1][1]
+    proba = np.zeros((len(paths), len(class_names(run))), np.float32)
+    for train_idx, test_idx in folds:
+        proba[test_idx] = clone(clf).fit(X[train_idx], labels[train_idx]).predict_proba(X[test_idx])
+    return proba
+
+
+def _base_classifier(model):
+    """The classifier inside a test-time-augmentation wrapper (or the model itself)."""
+    import keras
+
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return inner[0] if any(layer.name == "tta_average" for layer in model.layers) and inner else model
+
+
+def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.ndarray:
+    """A CNN member: its head refitted on its backbone's features, as the run trained it."""
+    import keras
+
+    from kerascenes.classify.cached import split_classifier
+    from kerascenes.classify.evaluate import load_run_model, predict_proba
+
+    config = run.read_config()
+    if config.get("family") != "keras.applications":
+        raise KerascenesError(f"{run.path} is a {config.get('family')} run; ensembles refit keras.applications "
+                              "heads and bag-of-words classifiers only, for now.")
+    extractor, head = split_classifier(_base_classifier(load_run_model(run)))
+    size, flip = int(config["image_size"]), config.get("tta") == "flip"
+    views = [predict_proba(extractor, paths, size, 32, flip=f, desc=f"features of {run.name}" + (" (mirrored)" if f else ""))
+             for f in ((False, True) if flip else (False,))]
+    summary = run.read_summary()
+    epochs = int(summary["metrics"].get("best_epoch") or summary["metrics"].get("epochs_run") or config["epochs"])
+    proba = np.zeros((len(paths), len(class_names(run))), np.float32)
+    for k, (train_idx, test_idx) in enumerate(folds):
+        keras.utils.set_random_seed(seed + k)
+        fold_head = keras.models.clone_model(head)
+        fold_head.compile(optimizer=keras.optimizers.Adam(float(config["lr"])), loss="sparse_categorical_crossentropy")
+        x = np.concatenate([v[train_idx] for v in views])
+        y = np.concatenate([labels[train_idx]] * len(views))
+        fold_head.fit(x, y, epochs=epochs, batch_size=int(config["batch_size"]), verbose=0, shuffle=True)
+        proba[test_idx] = np.mean([fold_head.predict(v[test_idx], verbose=0) for v in views], axis=0)
+    return proba
+
+
+def member_summary(run: RunFolder) -> dict[str, Any]:
+    """What the ensemble records of a member: its path, kind, model checksum and its own val accuracy."""
+    metrics = run.read_summary().get("metrics", {})
+    return {"run": run.name, "path": str(run.path), "kind": run.kind, "checksum": checksum(run),
+            "val_accuracy": metrics.get("val_accuracy")}

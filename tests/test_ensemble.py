@@ -1,0 +1,124 @@
+"""`kerascenes ensemble`: weights learned out of fold, a run like any other, members checked every time."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kerascenes.cli.main import cli
+
+FIT = ["--backbone", "MobileNet", "--alpha", "0.25", "--weights", "none", "--image-size", "32", "--epochs", "2",
+       "--batch-size", "8", "--dense", "16", "--augment", "none", "--tta", "flip"]
+BOW = ["--encoding", "histogram", "--vocab", "8", "--patch-sizes", "16", "--vocab-samples", "2000", "--n-jobs", "1"]
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result, result.output
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory):
+    from conftest import write_image_folder
+
+    root = tmp_path_factory.mktemp("ensemble")
+    train = write_image_folder(root / "train", per_class=8, seed=0)
+    val = write_image_folder(root / "val", per_class=4, seed=1)
+    logdir = root / "logs"
+    for args in (["fit", *FIT, "--name", "cnn"], ["bow", "fit", *BOW, "--name", "bow"]):
+        result, output = invoke(*args, "--data", train, "--val-data", val, "--logdir", logdir, "-q")
+        assert result.exit_code == 0, output
+    result, output = invoke("ensemble", logdir / "cnn", logdir / "bow", "--folds", "3", "--logdir", logdir,
+                            "--name", "fused", "-q")
+    assert result.exit_code == 0, output
+    return {"train": train, "val": val, "logdir": logdir, "output": output, "root": root}
+
+
+def test_the_ensemble_is_a_run_with_reports_and_learned_weights(members):
+    run = members["logdir"] / "fused"
+    for name in ("config.json", "ensemble.json", "oof.npz", "confusion_matrix.png", "predictions.csv",
+                 "mistakes.png", "summary.json"):
+        assert (run / name).is_file(), name
+    spec = json.loads((run / "ensemble.json").read_text())
+    assert [m["run"] for m in spec["members"]] == ["cnn", "bow"] and all(len(m["checksum"]) == 64 for m in spec["members"])
+    weights = spec["params"]["weights"]
+    assert len(weights) == 2 and all(w >= 0 for w in weights)
+    summary = json.loads((run / "summary.json").read_text())
+    m = summary["metrics"]
+    assert summary["kind"] == "ensemble" and summary["status"] == "completed"
+    assert {"val_accuracy", "val_accuracy_cnn", "val_accuracy_bow", "val_accuracy_equal_weights",
+            "train_accuracy", "train_accuracy_cnn", "train_accuracy_bow"} <= set(m)
+    # the members' out-of-fold probabilities are really out of fold: one row per training image, each a distribution
+    with np.load(run / "oof.npz") as oof:
+        assert oof["member0"].shape == (24, 3) and np.allclose(oof["member1"].sum(axis=1), 1, atol=1e-5)
+    assert "Weights learned out of fold" in members["output"]
+    from kerascenes.workbook import read_workbook
+
+    assert [r["run"] for r in read_workbook(members["logdir"] / "overall_results.xlsx")["ensembles"]] == ["fused"]
+
+
+def test_evaluate_and_predict_work_on_the_ensemble(members):
+    from kerascenes.inference import EVALUATION_KEYS
+
+    run = members["logdir"] / "fused"
+    result, output = invoke("evaluate", run, "--data", members["val"], "--json")
+    assert result.exit_code == 0, output
+    report = json.loads(output)
+    assert tuple(report) == EVALUATION_KEYS and report["kind"] == "ensemble" and report["n_images"] == 12
+    summary = json.loads((run / "summary.json").read_text())
+    assert report["accuracy"] == pytest.approx(summary["metrics"]["val_accuracy"], abs=1e-4)
+    result, output = invoke("predict", run, members["val"] / "beta", "--json")
+    assert result.exit_code == 0, output
+    assert len(json.loads(output)) == 4
+
+
+def test_a_changed_or_missing_member_is_refused(members, tmp_path):
+    import shutil
+
+    copy = tmp_path / "logs"
+    shutil.copytree(members["logdir"], copy)
+    spec_file = copy / "fused" / "ensemble.json"
+    spec = json.loads(spec_file.read_text())
+    for m in spec["members"]:
+        m["path"] = str(copy / m["run"])
+    spec_file.write_text(json.dumps(spec))
+    (copy / "bow" / "bow_model.json").write_text((copy / "bow" / "bow_model.json").read_text() + " ")
+    result, output = invoke("evaluate", copy / "fused", "--data", members["val"])
+    assert result.exit_code == 2 and "changed since" in output
+    shutil.rmtree(copy / "cnn")
+    result, output = invoke("predict", copy / "fused", members["val"] / "beta")
+    assert result.exit_code == 2 and "which is gone" in output
+
+
+def test_members_must_share_classes_and_be_finished(members, tmp_path):
+    from conftest import write_image_folder
+
+    other = write_image_folder(tmp_path / "other", classes=("a", "b", "c", "d"), per_class=6)
+    result, output = invoke("bow", "fit", *BOW, "--data", other, "--logdir", tmp_path / "logs", "--name", "other", "-q")
+    assert result.exit_code == 0, output
+    result, output = invoke("ensemble", members["logdir"] / "cnn", tmp_path / "logs" / "other", "--data",
+                            members["train"], "--logdir", tmp_path / "logs")
+    assert result.exit_code == 2 and "other classes" in output
+    result, output = invoke("ensemble", members["logdir"] / "cnn", "--logdir", tmp_path / "logs")
+    assert result.exit_code == 2 and "at least 2 member runs" in output
+    runs = sorted(p.name for p in (tmp_path / "logs").iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert runs == ["other"]  # the refused ensembles left no run folder
+
+
+def test_combiners_learn_from_out_of_fold_probabilities():
+    from kerascenes.ensemble.combine import combine, equal_weights, fit_combiner
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    good = np.full((300, 3), 0.1)
+    good[np.arange(300), labels] = 0.8
+    noise = rng.dirichlet(np.ones(3), 300)
+    for method in ("geometric", "arithmetic", "stacking"):
+        params = fit_combiner(method, [good, noise], labels)
+        assert (combine([good, noise], params).argmax(1) == labels).mean() == 1.0, method
+    weights = fit_combiner("geometric", [good, noise], labels)["weights"]
+    assert weights[0] > 2 * weights[1]  # the informative member counts more
+    assert np.allclose(combine([good, good], equal_weights("geometric", 2)), good / good.sum(1, keepdims=True))
