@@ -157,7 +157,7 @@ def test_same_seed_repeats_the_run(image_folders, tmp_path):
     from kerascenes.classify import FitConfig, fit_classifier
 
     def run(name):
-        cfg = FitConfig(data=str(train), val_data=str(val), backbone="MobileNet", alpha=0.25, weights="none", image_size=32,
+        cfg = FitConfig(data=str(train), val_data=str(val), backbone="MobileNet", alpha=0.25, weights="none", image_size=32, tta="none",
                         epochs=2, batch_size=8, dense=(16,), logdir=str(tmp_path / "logs"), name=name, seed=7)
         return fit_classifier(cfg, verbose=0)
 

@@ -62,7 +62,7 @@ def _tiny_classifier(num_classes=3, size=32, dense=(8,), seed=0):
 def _config(data, val, tmp_path, **kwargs):
     from kerascenes.classify import FitConfig
 
-    base = dict(data=str(data), val_data=str(val), backbone=TINY, weights="imagenet", image_size=32,
+    base = dict(data=str(data), val_data=str(val), backbone=TINY, weights="imagenet", image_size=32, cache_features=False, tta="none",
                 dense=(8,), epochs=3, batch_size=8, patience=2, augment="none", logdir=str(tmp_path / "logs"),
                 name="run")
     base.update(kwargs)

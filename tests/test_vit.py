@@ -139,7 +139,7 @@ def test_workbook_row_beside_cnn_runs(vit_run, folders):
 
     train, val = folders
     logdir = vit_run.run.logdir
-    cnn = fit_classifier(FitConfig(data=str(train), val_data=str(val), backbone="MobileNetV2", weights="none", alpha=0.35,
+    cnn = fit_classifier(FitConfig(data=str(train), val_data=str(val), backbone="MobileNetV2", weights="none", alpha=0.35, tta="none",
                                    image_size=32, epochs=1, batch_size=8, logdir=str(logdir)), verbose=0)
     vit_summary = vit_run.summary
     assert {p.name for p in cnn.run.path.iterdir()} == {p.name for p in vit_run.run.path.iterdir()}

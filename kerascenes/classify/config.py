@@ -39,7 +39,8 @@ class FitConfig(TaskConfig):
     backbone: str | None = option(None, "Backbone name (see `kerascenes backbones`) or a KerasHub preset folder (required).")
     weights: str = option("imagenet", "'imagenet' (downloaded by Keras), 'none' (random) or PATH to a local weights file (no top).")
     alpha: float | None = option(None, "Width multiplier of MobileNet / MobileNetV2.", default_text="the network's, 1.0")
-    image_size: int | None = option(None, "Square input size.", default_text="the backbone's")
+    image_size: int | None = option(None, "Square input size.",
+                                    default_text="the backbone's fit size: 1.25x its pretrained size for CNNs")
     dense: tuple[int, ...] = option((256,), "Units of the hidden head layers, e.g. 512,256 ('none': a linear head).",
                                     parse=parse_dense)
     dropout: float = option(0.3, "Dropout before each head layer, in [0, 1).")
@@ -54,10 +55,12 @@ class FitConfig(TaskConfig):
     fine_tune_epochs: int = option(10, "Maximum epochs of the fine-tuning stage.")
     fine_tune_lr: float | None = option(None, "Learning rate of the fine-tuning stage.", default_text="--lr / 10")
     seed: int = option(DEFAULT_SEED, "Seed of the split, initialisation, shuffling and augmentation.")
-    tta: str = option("none", "Test-time augmentation saved in the model: 'flip' averages each image with its mirror.",
-                      choices=TTA_POLICIES)
+    tta: str | None = option(None, "Test-time augmentation saved in the model: 'flip' averages each image with its mirror.",
+                             choices=TTA_POLICIES, default_text="flip where the backbone supports it")
     # speed and scale
-    cache_features: bool = option(False, "Run the frozen backbone once per image and train the head on cached features.")
+    cache_features: bool | None = option(None, "Run the frozen backbone once per image and train the head on cached "
+                                               "features (--no-cache-features: every image through the backbone every "
+                                               "epoch).", default_text="on while the backbone is frozen")
     cache_views: int = option(1, "Augmented views per image cached with --cache-features (1: the image itself).")
     feature_store: str = option("auto", "Where --cache-features keeps the features (auto: memory up to 2 GB).",
                                 choices=FEATURE_STORES)
@@ -106,12 +109,19 @@ class FitConfig(TaskConfig):
         self.validate()
         check_output_dir(self.logdir, "--logdir")
         spec = get_backbone(self.backbone)
+        family = get_family(spec)
+        weights = resolve_weights(self.weights, spec)
+        frozen = not family.trains_from_scratch(spec, weights)
         resolved = self.replace(
-            backbone=spec.name, weights=resolve_weights(self.weights, spec),
-            image_size=resolve_image_size(spec, self.image_size),
+            backbone=spec.name, weights=weights,
+            image_size=resolve_image_size(spec, family.fit_size(spec) if self.image_size is None else self.image_size),
             fine_tune_lr=self.lr / 10.0 if self.fine_tune_lr is None else self.fine_tune_lr,
+            tta=("flip" if family.supports_tta else "none") if self.tta is None else self.tta,
+            # the frozen stage takes the fast path on its own: the backbone once per image, the head on features
+            cache_features=(family.supports_cache_features and frozen) if self.cache_features is None
+            else self.cache_features,
         )
-        get_family(spec).check(spec, resolved)
+        family.check(spec, resolved)
         return resolved
 
     @property
