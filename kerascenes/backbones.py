@@ -68,6 +68,7 @@ class BackboneSpec:
 FAMILIES: dict[str, str] = {
     "keras.applications": "kerascenes.classify.family:KERAS_APPLICATIONS",
     "keras_hub": "kerascenes.vit.family:KERAS_HUB_VIT",
+    "hybrid": "kerascenes.vit.hybrid:KERAS_HYBRID_VIT",
 }
 
 
@@ -141,6 +142,10 @@ def vit_config_spec(name: str, config, description: str = "") -> BackboneSpec:
 
 
 BACKBONES.update({spec.name: spec for spec in _vit_specs()})
+BACKBONES["vit_hybrid"] = BackboneSpec(
+    "vit_hybrid", "hybrid", "kerascenes.vit.hybrid:build_hybrid_classifier", "stem", 224, 32, 0,
+    description="hybrid ViT: the feature map of a keras.applications CNN (--stem NAME) as tokens under 2 KerasHub "
+                "transformer blocks (width 192); --weights and --alpha are the stem's")
 
 
 def register_backbone(spec: BackboneSpec) -> None:
@@ -241,8 +246,14 @@ def build_backbone(name: str, weights: str | None = "imagenet", image_size: int 
     return get_family(spec).build_features(spec, weights, size, alpha)
 
 
-def build_keras_application(spec: BackboneSpec, weights: str, size: int, alpha: float | None):
-    """A ``keras.applications`` network without its top (``pooling="avg"``), errors in one sentence."""
+def build_keras_application(spec: BackboneSpec, weights: str, size: int, alpha: float | None,
+                            pooling: str | None = "avg"):
+    """A ``keras.applications`` network without its top, errors in one sentence.
+
+    Args:
+        pooling: ``"avg"`` ends in global average pooling (a feature vector); ``None`` keeps the
+            last feature map (the tokens of a hybrid ViT).
+    """
     import importlib
 
     if spec.builder is not None:
@@ -250,7 +261,7 @@ def build_keras_application(spec: BackboneSpec, weights: str, size: int, alpha: 
     module_name, attr = spec.constructor.split(":")
     constructor = getattr(importlib.import_module(module_name), attr)
     kwargs: dict[str, Any] = {"include_top": False, "weights": keras_weights(weights), "input_shape": (size, size, 3),
-                              "pooling": "avg"}
+                              "pooling": pooling}
     if alpha is not None:
         kwargs["alpha"] = float(alpha)
     try:

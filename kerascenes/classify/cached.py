@@ -94,7 +94,8 @@ class FeatureSet:
     """Cached features of a set of images.
 
     Attributes:
-        features: ``(views, n_images, dim)`` float32, an array or a ``.npy`` memory map.
+        features: ``(views, n_images, *shape)`` float32 (``shape``: a vector's ``(dim,)``, or a
+            feature map's ``(h, w, channels)``), an array or a ``.npy`` memory map.
         labels: ``(n_images,)`` integer labels.
         path: the ``.npy`` file when the features live on disk.
         seconds: time the backbone took to compute them.
@@ -110,8 +111,14 @@ class FeatureSet:
         return int(self.features.shape[0])
 
     @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one image's features."""
+        return tuple(int(d) for d in self.features.shape[2:])
+
+    @property
     def dim(self) -> int:
-        return int(self.features.shape[2])
+        """Values per image."""
+        return int(np.prod(self.shape))
 
     def __len__(self) -> int:
         return int(self.features.shape[1])
@@ -141,11 +148,11 @@ class FeatureSet:
         if training:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         ds = ds.batch(batch_size)
-        dim = self.dim
+        shape = self.shape
 
         def load(index):
             x, y = tf.numpy_function(gather, [index], (tf.float32, tf.int64), stateful=True)
-            x.set_shape((None, dim))
+            x.set_shape((None, *shape))
             y.set_shape((None,))
             return x, y
 
@@ -155,7 +162,7 @@ class FeatureSet:
     def remove(self) -> None:
         """Delete the ``.npy`` file of an on-disk cache (in-memory caches: nothing to do)."""
         if self.path is not None:
-            self.features = np.zeros((self.views, 0, self.dim), np.float32)
+            self.features = np.zeros((self.views, 0, *self.shape), np.float32)
             Path(self.path).unlink(missing_ok=True)
             self.path = None
 
@@ -192,8 +199,8 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
     if views > 1 and augment == "none":
         raise KerascenesError(f"--cache-views {views} needs an augmentation policy (--augment default or strong); "
                               "without one every view is the same image.")
-    n, dim = len(paths), int(extractor.output_shape[-1])
-    shape = (views, n, dim)
+    n, item = len(paths), tuple(int(d) for d in extractor.output_shape[1:])
+    shape = (views, n, *item)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = np.lib.format.open_memmap(str(path), mode="w+", dtype=np.float32, shape=shape)
@@ -209,7 +216,7 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
                 ds = augment_dataset(base, augment, seed=seed + view)
             start = 0
             for images, _ in ds:
-                out = np.asarray(forward(images), np.float32).reshape(len(images), dim)
+                out = np.asarray(forward(images), np.float32).reshape(len(images), *item)
                 store[view, start:start + len(out)] = out
                 start += len(out)
                 bar.update(len(out))
@@ -245,11 +252,11 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
     Returns:
         ``(train FeatureSet, val FeatureSet, seconds the backbone took)``.
     """
-    views, dim = int(config.cache_views), int(extractor.output_shape[-1])
+    views, item = int(config.cache_views), [int(d) for d in extractor.output_shape[1:]]
     meta_file = folder / "features.json" if folder is not None else None
     if meta_file is not None and meta_file.is_file():
         meta = read_json(meta_file)
-        if meta.get("shape") == [views, len(data.train), dim]:
+        if meta.get("shape") == [views, len(data.train), *item]:
             mmap = "r" if store == "disk" else None
             train = FeatureSet(np.load(folder / "train.npy", mmap_mode=mmap), np.asarray(data.train.labels, np.int64))
             val = FeatureSet(np.load(folder / "val.npy", mmap_mode=mmap), np.asarray(data.val.labels, np.int64))
@@ -269,13 +276,15 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
         if disk is None:
             np.save(folder / "train.npy", train_f.features)
             np.save(folder / "val.npy", val_f.features)
-        write_json(meta_file, {"shape": [views, len(data.train), dim], "seconds": seconds})
+        write_json(meta_file, {"shape": [views, len(data.train), *item], "seconds": seconds})
     return train_f, val_f, seconds
 
 
 def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list, verbose: int | str = "auto",
                            compile_head: Callable[[Any], None] | None = None, feature_dir: str | Path | None = None,
-                           batch_size: int | None = None, initial_epoch: int = 0) -> CachedFit:
+                           batch_size: int | None = None, initial_epoch: int = 0,
+                           class_weight: dict[int, float] | None = None,
+                           split: Callable[[Any], tuple[Any, Any]] | None = None) -> CachedFit:
     """The frozen stage of :func:`~kerascenes.classify.train.fit_classifier` on cached features.
 
     Args:
@@ -292,7 +301,9 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
             defaults to Adam(``config.lr``) and sparse categorical cross-entropy.
         feature_dir: folder that keeps the features for a resumed run (required for the disk store).
         batch_size: global batch size (defaults to ``config.batch_size``).
+        split: ``model -> (extractor, head)`` of the backbone's family (default :func:`split_classifier`).
         initial_epoch: epochs already trained (a resumed run).
+        class_weight: Keras ``fit(class_weight=...)``, ``{class index: weight}`` (``--class-weight``).
 
     Returns:
         A :class:`CachedFit` with the Keras history and the cache's cost.
@@ -302,14 +313,14 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     from kerascenes.classify.timing import EpochTimer
 
     batch = int(batch_size or config.batch_size)
-    extractor, head = split_classifier(model)
+    extractor, head = (split or split_classifier)(model)
     if compile_head is None:
         head.compile(optimizer=keras.optimizers.Adam(config.lr), loss="sparse_categorical_crossentropy",
                      metrics=["accuracy"])
     else:
         compile_head(head)
     views = int(config.cache_views)
-    dim = int(extractor.output_shape[-1])
+    dim = int(np.prod(extractor.output_shape[1:]))
     nbytes = estimate_feature_bytes(len(data.train), views, dim) + estimate_feature_bytes(len(data.val), 1, dim)
     store = choose_store(nbytes, config.feature_store)
     if store == "disk" and feature_dir is None:
@@ -324,7 +335,7 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     timer = EpochTimer()
     h = head.fit(train_f.dataset(batch, training=True, seed=config.seed + initial_epoch),
                  validation_data=val_f.dataset(batch), epochs=config.epochs, initial_epoch=initial_epoch,
-                 callbacks=list(callbacks) + [timer], verbose=verbose, shuffle=False)
+                 callbacks=list(callbacks) + [timer], verbose=verbose, shuffle=False, class_weight=class_weight)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:  # a saved model then loads without optimizer warnings
         optimizer.build(model.trainable_variables)

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kerascenes.classify.model import ACTIVATIONS, TTA_POLICIES, parse_dense
+from kerascenes.classify.schedules import SCHEDULES
 from kerascenes.config import DEFAULT_SEED, TaskConfig, option
 from kerascenes.data.augment import POLICIES as AUGMENT_POLICIES
 from kerascenes.errors import KerascenesError
 
 FEATURE_STORES = ("auto", "memory", "disk")
 STRATEGIES = ("default", "mirrored", "multiworker")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
@@ -33,10 +35,17 @@ class FitConfig(TaskConfig):
     strict: bool = option(False, "Fail on unusable image files instead of skipping them.")
     augment: str = option("default", "Augmentation policy: default = flips/rotation/zoom/contrast.",
                           choices=tuple(AUGMENT_POLICIES))
+    mixup: float = option(0.0, "MixUp alpha (keras.layers.MixUp; 0: off): blend pairs of training images and their "
+                               "labels. Mixing needs images, so the frozen stage then trains on images, not on "
+                               "cached features (slower).")
+    cutmix: float = option(0.0, "CutMix alpha in [0, 1] (keras.layers.CutMix; 0: off): paste a patch of another "
+                                "training image, labels mixed by area. Like --mixup, the frozen stage then trains on "
+                                "images.")
     cache_images: bool = option(True, "Keep decoded images in memory between epochs (--no-cache-images: decode every epoch).",
                                 aliases=("--no-cache",))
     # model
     backbone: str | None = option(None, "Backbone name (see `kerascenes backbones`) or a KerasHub preset folder (required).")
+    stem: str | None = option(None, "The CNN of --backbone vit_hybrid whose feature map becomes the tokens (e.g. MobileNet).")
     weights: str = option("imagenet", "'imagenet' (downloaded by Keras), 'none' (random) or PATH to a local weights file (no top).")
     alpha: float | None = option(None, "Width multiplier of MobileNet / MobileNetV2.", default_text="the network's, 1.0")
     image_size: int | None = option(None, "Square input size.",
@@ -47,6 +56,15 @@ class FitConfig(TaskConfig):
     activation: str = option("relu", "Activation of the hidden head layers.", choices=ACTIVATIONS)
     # optimisation
     lr: float = option(1e-3, "Adam learning rate.")
+    schedule: str = option("plateau", "Learning rate of each stage: plateau halves it when val_loss stalls, cosine "
+                                      "decays it to 1/100 over the stage's epochs, constant keeps it.",
+                           choices=SCHEDULES)
+    warmup_epochs: int = option(0, "Epochs of linear warm-up at the start of each stage, from 1/10 of the stage's "
+                                   "learning rate to all of it.")
+    label_smoothing: float = option(0.0, "Label smoothing of the cross-entropy, in [0, 1): the target is "
+                                         "(1 - S) x one-hot + S / classes.")
+    class_weight: str = option("none", "Weight the loss per class: balanced = images / (classes x images of the "
+                                       "class), in both stages.", choices=CLASS_WEIGHTS)
     batch_size: int = option(32, "Images per batch (per replica with --strategy).")
     epochs: int = option(30, "Maximum epochs of the frozen stage.")
     patience: int = option(5, "Early stopping on val_loss (best weights restored); 0 disables it.")
@@ -55,12 +73,15 @@ class FitConfig(TaskConfig):
     fine_tune_epochs: int = option(10, "Maximum epochs of the fine-tuning stage.")
     fine_tune_lr: float | None = option(None, "Learning rate of the fine-tuning stage.", default_text="--lr / 10")
     seed: int = option(DEFAULT_SEED, "Seed of the split, initialisation, shuffling and augmentation.")
+    teacher: str | None = option(None, "A trained classifier run whose probabilities on the augmented images the model "
+                                       "also learns (distillation); trains on images.")
     tta: str | None = option(None, "Test-time augmentation saved in the model: 'flip' averages each image with its mirror.",
                              choices=TTA_POLICIES, default_text="flip where the backbone supports it")
     # speed and scale
     cache_features: bool | None = option(None, "Run the frozen backbone once per image and train the head on cached "
                                                "features (--no-cache-features: every image through the backbone every "
-                                               "epoch).", default_text="on while the backbone is frozen")
+                                               "epoch).",
+                                         default_text="on while the backbone is frozen, off with --mixup/--cutmix")
     cache_views: int = option(1, "Augmented views per image cached with --cache-features (1: the image itself).")
     feature_store: str = option("auto", "Where --cache-features keeps the features (auto: memory up to 2 GB).",
                                 choices=FEATURE_STORES)
@@ -91,11 +112,35 @@ class FitConfig(TaskConfig):
             (all(u >= 1 for u in self.dense), f"--dense {','.join(map(str, self.dense))} has a layer with fewer than "
                                               "1 unit; use positive integers such as 512,256."),
             (self.cache_views >= 1, f"--cache-views must be at least 1, got {self.cache_views}."),
+            *self._training_checks(),
         ]
         for ok, message in checks:
             if not ok:
                 raise KerascenesError(message)
         return self
+
+    def _training_checks(self) -> list[tuple[bool, str]]:
+        stages = [("--epochs", self.epochs)] + ([("--fine-tune-epochs", self.fine_tune_epochs)]
+                                                if self.fine_tune and self.fine_tune_epochs else [])
+        mixer = "--mixup" if self.mixup else "--cutmix"
+        return [
+            (0.0 <= self.label_smoothing < 1.0, f"--label-smoothing must be in [0, 1), got {self.label_smoothing}."),
+            (self.mixup >= 0, f"--mixup must be 0 (off) or a positive alpha such as 0.2, got {self.mixup}."),
+            (0.0 <= self.cutmix <= 1.0, f"--cutmix must be in [0, 1] (Keras' CutMix takes alpha up to 1), got "
+                                        f"{self.cutmix}."),
+            (not (self.mixup and self.cutmix), "--mixup and --cutmix cannot be combined in one run; keep one of them."),
+            (not (self.mixes_images and self.cache_features), f"{mixer} mixes images, but --cache-features trains "
+             "the frozen stage on cached features without images; pass --no-cache-features (or leave it out) to "
+             "train that stage on mixed images."),
+            (self.warmup_epochs >= 0, f"--warmup-epochs must be 0 or more, got {self.warmup_epochs}."),
+            *[(self.warmup_epochs < n, f"--warmup-epochs {self.warmup_epochs} leaves no epoch after the warm-up of "
+               f"{flag} {n}; use fewer warm-up epochs than {flag}.") for flag, n in stages],
+        ]
+
+    @property
+    def mixes_images(self) -> bool:
+        """Whether ``--mixup`` or ``--cutmix`` mixes the training images (and their labels)."""
+        return bool(self.mixup or self.cutmix)
 
     def resolve(self) -> "FitConfig":
         """Fill the backbone's defaults (name, input size, weights, fine-tuning rate) and check them.
@@ -111,16 +156,20 @@ class FitConfig(TaskConfig):
         spec = get_backbone(self.backbone)
         family = get_family(spec)
         weights = resolve_weights(self.weights, spec)
-        frozen = not family.trains_from_scratch(spec, weights)
+        defaults = family.defaults(spec, self, weights)
         resolved = self.replace(
             backbone=spec.name, weights=weights,
-            image_size=resolve_image_size(spec, family.fit_size(spec) if self.image_size is None else self.image_size),
+            image_size=resolve_image_size(spec, defaults["image_size"] if self.image_size is None else self.image_size),
             fine_tune_lr=self.lr / 10.0 if self.fine_tune_lr is None else self.fine_tune_lr,
-            tta=("flip" if family.supports_tta else "none") if self.tta is None else self.tta,
+            tta=defaults["tta"] if self.tta is None else self.tta,
             # the frozen stage takes the fast path on its own: the backbone once per image, the head on features
-            cache_features=(family.supports_cache_features and frozen) if self.cache_features is None
+            # (mixing needs images, and a teacher sees augmented images, so those runs stay on images)
+            cache_features=(defaults["cache_features"] and not self.mixes_images and not self.teacher)
+            if self.cache_features is None
             else self.cache_features,
         )
+        if resolved.teacher:
+            check_teacher(resolved)
         family.check(spec, resolved)
         return resolved
 
@@ -145,3 +194,15 @@ class FitConfig(TaskConfig):
         for key in ("name", "logdir", "val_split", "strict"):
             out.pop(key)
         return out
+
+
+def check_teacher(config: FitConfig) -> None:
+    """A teacher must be a finished classifier run of the same classes' folder tree, used on images."""
+    from kerascenes.runs import RunFolder
+
+    teacher = RunFolder.open(config.teacher, "classifier", action="predict")
+    if teacher.status != "completed":
+        raise KerascenesError(f"--teacher {config.teacher} has not completed; finish it or pick another run.")
+    if config.cache_features:
+        raise KerascenesError("--teacher needs the augmented images of every batch, but --cache-features trains on "
+                              "cached features; drop --cache-features.")

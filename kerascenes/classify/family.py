@@ -41,6 +41,8 @@ class BackboneFamily:
         """Refuse options this family does not support (``config`` is a resolved ``FitConfig``)."""
         if config.alpha is not None and not spec.supports_alpha:
             raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
+        if getattr(config, "stem", None) and self.key != "hybrid":
+            raise KerascenesError(f"--stem applies only to --backbone vit_hybrid, not {spec.name}; drop --stem.")
         if config.tta != "none" and not self.supports_tta:
             raise KerascenesError(f"--tta is not available for {spec.name} ({spec.family}); drop it.")
         if config.cache_features and not self.supports_cache_features:
@@ -48,9 +50,15 @@ class BackboneFamily:
         if config.cache_features and self.trains_from_scratch(spec, config.weights):
             raise KerascenesError("--cache-features needs pretrained weights (a frozen backbone); drop it or pass --weights.")
 
-    def fit_size(self, spec: BackboneSpec) -> int:
+    def fit_size(self, spec: BackboneSpec, config: Any = None) -> int:
         """The input size ``kerascenes fit`` uses when ``--image-size`` is not given: the pretrained size."""
         return spec.default_size
+
+    def defaults(self, spec: BackboneSpec, config: Any, weights: str) -> dict[str, Any]:
+        """What ``None`` means for this family's input size, test-time augmentation and feature cache."""
+        frozen = not self.trains_from_scratch(spec, weights)
+        return {"image_size": self.fit_size(spec, config), "tta": "flip" if self.supports_tta else "none",
+                "cache_features": self.supports_cache_features and frozen}
 
     def build_features(self, spec: BackboneSpec, weights: str, image_size: int, alpha: float | None):
         """The backbone alone: preprocessed images -> feature vector."""
@@ -64,6 +72,12 @@ class BackboneFamily:
         """Open the last ``n`` fine-tuning units; returns how many layers with weights now train."""
         raise NotImplementedError
 
+    def split(self, model):
+        """``(extractor, head)`` of a classifier for cached-feature training (layers shared with ``model``)."""
+        from kerascenes.classify.cached import split_classifier
+
+        return split_classifier(model)
+
     def prepare_loading(self) -> None:
         """Register what ``keras.saving.load_model`` needs to read this family's saved models."""
         import kerascenes.classify.layers  # noqa: F401  (registers ImagePreprocessing)
@@ -74,7 +88,7 @@ class KerasApplications(BackboneFamily):
 
     key = "keras.applications"
 
-    def fit_size(self, spec):
+    def fit_size(self, spec, config=None):
         """1.25x the pretrained size, a multiple of 32: scene layouts gain from the finer feature grid of a
         convolutional backbone (MobileNet alpha 0.25 on the 15-Scene val half: 0.889 at 288 px, 0.866 at
         224 px, with cached features and flip TTA; README, results)."""

@@ -1,4 +1,8 @@
-"""Serialisable layers that make a saved model a complete image -> class model."""
+"""Serialisable layers that make a saved model a complete image -> class model, and the training loss.
+
+A saved ``model.keras`` is loaded in safe mode with its compile config, so the loss of a run
+with ``--label-smoothing``, ``--mixup`` or ``--cutmix`` is a registered class here as well.
+"""
 
 from __future__ import annotations
 
@@ -61,3 +65,43 @@ class HorizontalFlip(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@keras.saving.register_keras_serializable(package="kerascenes")
+class SmoothedCrossEntropy(keras.losses.Loss):
+    """Categorical cross-entropy with label smoothing, on integer labels or on soft (mixed) labels.
+
+    Integer labels ``(batch,)`` or ``(batch, 1)`` become one-hot vectors, soft labels
+    ``(batch, classes)`` (from ``--mixup`` / ``--cutmix``) are used as they are; then the
+    target is smoothed as ``keras.losses.categorical_crossentropy`` does:
+    ``(1 - label_smoothing) * target + label_smoothing / classes``.
+
+    Args:
+        label_smoothing: in [0, 1).
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "smoothed_cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        if len(y_true.shape) < len(y_pred.shape) or y_true.shape[-1] == 1:  # integer labels (2+ classes)
+            y_true = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), y_pred.shape[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(y_true, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"label_smoothing": self.label_smoothing})
+        return config
+
+
+def classification_loss(label_smoothing: float = 0.0, soft_labels: bool = False):
+    """The loss of a classifier run: Keras' sparse cross-entropy, or :class:`SmoothedCrossEntropy` when needed.
+
+    Args:
+        label_smoothing: ``--label-smoothing``.
+        soft_labels: whether training labels are mixed (``--mixup``, ``--cutmix``).
+    """
+    if not label_smoothing and not soft_labels:
+        return "sparse_categorical_crossentropy"
+    return SmoothedCrossEntropy(label_smoothing)

@@ -19,11 +19,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
+
 from kerascenes.backbones import get_backbone, get_family
 from kerascenes.classify.checkpoint import Checkpoint, EpochCheckpoint
 from kerascenes.classify.config import FitConfig
 from kerascenes.classify.resume import history_columns, interrupted_summary, open_for_resume, rewrite_history_csv
 from kerascenes.data.folders import ImageSet, check_same_classes, load_image_folder, stratified_split
+from kerascenes.errors import KerascenesError
 from kerascenes.progress import keras_verbose
 from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, stopping_signals
 
@@ -114,11 +117,28 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Se
                 raise session.interrupted() from None
 
 
-def _compile(model, lr: float, jit_compile: bool = False) -> None:
+def _compile(model, lr: float, jit_compile: bool = False, loss: Any = "sparse_categorical_crossentropy") -> None:
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=jit_compile)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+
+
+def balanced_class_weights(labels: Sequence[int], num_classes: int) -> dict[int, float]:
+    """scikit-learn's ``"balanced"`` class weights: ``n / (num_classes * count of the class)``."""
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=num_classes)
+    return {k: float(len(labels) / (num_classes * c)) for k, c in enumerate(counts)}  # no class is empty
+
+
+def log_class_balance(data: PreparedData, class_weight: str) -> None:
+    """Log the per-class training counts when the classes are imbalanced (largest / smallest >= 1.5)."""
+    counts = np.bincount(np.asarray(data.train.labels, np.int64), minlength=len(data.class_names))
+    if counts.max() < 1.5 * counts.min():
+        return
+    weights = ("on (--class-weight balanced: images / (classes x images of the class))" if class_weight == "balanced"
+               else "off (--class-weight balanced weights the loss by images / (classes x images of the class))")
+    log.info("Imbalanced training classes (largest/smallest %.1f): %s; class weights are %s.",
+             counts.max() / counts.min(), ", ".join(f"{name} {n}" for name, n in zip(data.class_names, counts)),
+             weights)
 
 
 class _FitSession:
@@ -127,6 +147,8 @@ class _FitSession:
     def __init__(self, config: FitConfig, data: PreparedData, runtime, verbose: int | str, user_callbacks: list,
                  run: RunFolder | None = None, state: dict[str, Any] | None = None):
         import keras
+
+        from kerascenes.classify.layers import classification_loss
 
         self.config, self.data, self.runtime = config, data, runtime
         self.spec = get_backbone(config.backbone)
@@ -146,6 +168,9 @@ class _FitSession:
         self.t0 = time.perf_counter()
         keras.utils.set_random_seed(config.seed)
         self.model = self.family.build_classifier(self.spec, config, len(data.class_names))
+        self.loss = classification_loss(config.label_smoothing, soft_labels=config.mixes_images)
+        self.class_weight = (balanced_class_weights(data.train.labels, len(data.class_names))
+                             if config.class_weight == "balanced" else None)
         if run is None:
             self.started = _dt.datetime.now().isoformat(timespec="seconds")
             derived = {"family": self.spec.family, "preprocessing": self.spec.preprocessing,
@@ -161,6 +186,7 @@ class _FitSession:
         self.checkpoint = Checkpoint(run)
         log.info("Run folder: %s (%d training, %d validation images, %d classes)", self.run.path, len(data.train),
                  len(data.val), len(data.class_names))
+        log_class_balance(data, config.class_weight)
 
     def elapsed(self) -> float:
         return self.offset + time.perf_counter() - self.t0
@@ -174,16 +200,24 @@ class _FitSession:
         if self._datasets is None:
             from kerascenes.data.pipeline import imageset_dataset
 
-            c = self.config
-            self._datasets = (
-                imageset_dataset(self.data.train, c.image_size, self.batch, training=True, augment=c.augment,
-                                 seed=c.seed + len(self.rows), cache=c.cache_images),
-                imageset_dataset(self.data.val, c.image_size, self.batch, cache=c.cache_images),
-            )
+            c, k = self.config, len(self.data.class_names)
+            train = imageset_dataset(self.data.train, c.image_size, self.batch, training=True, augment=c.augment,
+                                     seed=c.seed + len(self.rows), cache=c.cache_images)
+            val = imageset_dataset(self.data.val, c.image_size, self.batch, cache=c.cache_images)
+            if c.mixes_images:  # soft labels in training, one-hot in validation (one "accuracy" for both)
+                from kerascenes.data.pipeline import mix_batches, one_hot_labels
+
+                train = mix_batches(train, k, c.mixup, c.cutmix, seed=c.seed + len(self.rows))
+                val = one_hot_labels(val, k)
+            self._datasets = (train, val)
         return self._datasets
 
-    def callbacks(self, phase: str, resume: dict[str, Any] | None, extra: dict[str, Any] | None = None):
-        """``(early_stopping, all callbacks)`` of one stage (the checkpoint after the counters it restores)."""
+    def callbacks(self, phase: str, resume: dict[str, Any] | None, schedule, extra: dict[str, Any] | None = None):
+        """``(early_stopping, all callbacks)`` of one stage (the checkpoint after the counters it restores).
+
+        Args:
+            schedule: the stage's :class:`~kerascenes.classify.schedules.StageSchedule`.
+        """
         import keras
 
         from kerascenes.classify.callbacks import BestWeightsEarlyStopping, LearningRateLogger
@@ -191,14 +225,13 @@ class _FitSession:
         patience = self.config.patience
         talk = 1 if self.verbose else 0
         early = BestWeightsEarlyStopping(monitor="val_loss", patience=patience if patience else 10**9, verbose=talk)
-        plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2),
-                                                    min_lr=1e-7, verbose=talk)
+        plateau, rates = schedule.callbacks(patience, verbose=talk)  # plateau: None unless --schedule plateau
         checkpoint = EpochCheckpoint(self.checkpoint, self.model, phase, early, plateau, self.rows,
                                      {"stage_boundaries": self.stage_boundaries, **(extra or {})}, resume,
                                      self.elapsed)
         self.early = early
         return early, [
-            LearningRateLogger(), early, plateau,
+            LearningRateLogger(), early, *rates,
             keras.callbacks.CSVLogger(str(self.run.path / "history.csv"), append=bool(self.rows)),
             keras.callbacks.TensorBoard(log_dir=str(self.run.tensorboard_dir), write_graph=False),
             checkpoint, *self.user_callbacks,
@@ -227,26 +260,48 @@ class _FitSession:
 
     def train_frozen(self, resume: dict[str, Any] | None) -> None:
         """Stage 1: the head on a frozen backbone (on cached features with ``--cache-features``)."""
+        from kerascenes.classify.schedules import StageSchedule
+
         c = self.config
-        _compile(self.model, c.lr, c.jit_compile)
-        early, callbacks = self.callbacks("frozen", resume)
+        _compile(self.model, c.lr, c.jit_compile, self.loss)
+        early, callbacks = self.callbacks("frozen", resume, StageSchedule(c.schedule, c.lr, c.epochs, c.warmup_epochs))
         done = resume["epochs_done"] if resume else 0
         if c.cache_features:  # backbone once per image and view, head trained on the features
             from kerascenes.classify.cached import fit_frozen_on_features
 
             self.cached = fit_frozen_on_features(
                 self.model, self.data, c.image_size, c, callbacks, self.verbose, batch_size=self.batch,
-                compile_head=lambda m: _compile(m, c.lr, c.jit_compile), feature_dir=self.checkpoint.path("features"),
-                initial_epoch=done)
+                compile_head=lambda m: _compile(m, c.lr, c.jit_compile, self.loss),
+                feature_dir=self.checkpoint.path("features"), initial_epoch=done, class_weight=self.class_weight,
+                split=self.family.split)
         else:
             train_ds, val_ds = self.datasets()
-            self.model.fit(train_ds, validation_data=val_ds, epochs=c.epochs, initial_epoch=done, callbacks=callbacks,
-                           verbose=self.verbose, shuffle=False)
+            self._trainee().fit(train_ds, validation_data=val_ds, epochs=c.epochs, initial_epoch=done, callbacks=callbacks,
+                           verbose=self.verbose, shuffle=False, class_weight=self.class_weight)
         self.checkpoint.save_weights(self.model, "stage1.npz")
         self._mark("frozen_done", stage1_best=early.best_value)
 
+    def _trainee(self):
+        """What the frozen stage fits on images: the classifier, or a distiller around it (``--teacher``)."""
+        import keras
+
+        from kerascenes.classify.distill import Distiller, load_teacher
+
+        if not self.config.teacher:
+            return self.model
+        teacher, size, names = load_teacher(self.config.teacher)
+        if names != self.data.class_names:
+            raise KerascenesError(f"--teacher {self.config.teacher} was trained on the classes {', '.join(names)}, "
+                                  f"not {', '.join(self.data.class_names)}; pass a teacher of this dataset.")
+        log.info("Distilling from %s: its probabilities on the augmented images join the labels", self.config.teacher)
+        distiller = Distiller(self.model, teacher, size)
+        distiller.compile(optimizer=keras.optimizers.Adam(self.config.lr), jit_compile=self.config.jit_compile)
+        return distiller
+
     def fine_tune(self, resume: dict[str, Any] | None) -> None:
         """Stage 2: open the last ``--fine-tune`` layers; keep the result only if it lowers val_loss."""
+        from kerascenes.classify.schedules import StageSchedule
+
         c = self.config
         if not (c.fine_tune and c.fine_tune_epochs):
             return
@@ -257,14 +312,15 @@ class _FitSession:
         n_unfrozen = self.family.unfreeze(self.model, c.fine_tune)
         log.info("Fine-tuning the last %d backbone %s (%d layers with weights) at lr %g", c.fine_tune,
                  self.family.fine_tune_unit, n_unfrozen, c.fine_tune_lr)
-        _compile(self.model, c.fine_tune_lr, c.jit_compile)
+        _compile(self.model, c.fine_tune_lr, c.jit_compile, self.loss)
         if resume is None:
             self.stage_boundaries.append(len(self.rows))
         start = self.stage_boundaries[-1]
-        early, callbacks = self.callbacks("fine_tune", resume, {"stage1_best": stage1_best})
+        schedule = StageSchedule(c.schedule, c.fine_tune_lr, c.fine_tune_epochs, c.warmup_epochs, start=start)
+        early, callbacks = self.callbacks("fine_tune", resume, schedule, {"stage1_best": stage1_best})
         train_ds, val_ds = self.datasets()
         self.model.fit(train_ds, validation_data=val_ds, initial_epoch=len(self.rows), epochs=start + c.fine_tune_epochs,
-                       callbacks=callbacks, verbose=self.verbose, shuffle=False)
+                       callbacks=callbacks, verbose=self.verbose, shuffle=False, class_weight=self.class_weight)
         self.fine_tune_used = early.best_value <= stage1_best
         if not self.fine_tune_used:
             log.info("Fine-tuning did not improve val_loss (%.4f > %.4f); keeping the stage-1 weights.",

@@ -2,7 +2,8 @@
 
 Decoding (Pillow, any image mode -> RGB at the backbone's size) runs in parallel, the
 decoded images are cached (in memory by default, or in a cache file), training batches are
-shuffled and augmented, and everything is prefetched.
+shuffled and augmented, and everything is prefetched. ``--mixup`` / ``--cutmix`` mix the
+augmented training batches (:func:`mix_batches`), which then carry soft one-hot labels.
 """
 
 from __future__ import annotations
@@ -66,6 +67,41 @@ def image_dataset(paths: Sequence[str], labels: Sequence[int] | None, image_size
 def imageset_dataset(images: ImageSet, image_size: int, batch_size: int, **kwargs):
     """:func:`image_dataset` for an :class:`ImageSet`."""
     return image_dataset(images.paths, images.labels, image_size, batch_size, **kwargs)
+
+
+def one_hot_labels(ds, num_classes: int):
+    """A batched ``(images, int labels)`` dataset with one-hot float32 labels."""
+    import tensorflow as tf
+
+    return ds.map(lambda x, y: (x, tf.one_hot(y, num_classes, dtype=tf.float32)), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def mix_batches(ds, num_classes: int, mixup: float = 0.0, cutmix: float = 0.0, seed: int = 0):
+    """Mix the images of each training batch with ``keras.layers.MixUp`` or ``keras.layers.CutMix``.
+
+    Labels become one-hot and are mixed in the same proportions as the images (soft labels).
+
+    Args:
+        ds: batched ``(float32 images in [0, 255], int labels)``, already augmented.
+        num_classes: number of classes.
+        mixup: MixUp's Beta(alpha, alpha) parameter (0: off).
+        cutmix: CutMix's Beta(alpha, alpha) parameter, at most 1 (0: off); one of the two is given.
+        seed: seed of the mixing draws.
+    """
+    import keras
+    import tensorflow as tf
+
+    if mixup:
+        layer = keras.layers.MixUp(alpha=mixup, seed=seed, dtype="float32")
+    else:  # Keras draws CutMix's alpha uniformly from ``factor``: a one-point range gives alpha itself
+        layer = keras.layers.CutMix(factor=(cutmix, cutmix), seed=seed, dtype="float32")
+
+    def mix(x, y):
+        out = layer({"images": x, "labels": y}, training=True)
+        return out["images"], out["labels"]
+
+    # one call at a time: the layer's seed generator then gives the same draws in every run
+    return one_hot_labels(ds, num_classes).map(mix, num_parallel_calls=None).prefetch(tf.data.AUTOTUNE)
 
 
 def load_images(paths: Sequence[str], image_size: int) -> np.ndarray:

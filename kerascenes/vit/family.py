@@ -16,7 +16,6 @@ class KerasHubViT(BackboneFamily):
 
     key = "keras_hub"
     supports_tta = False
-    supports_cache_features = False
     fine_tune_unit = "transformer blocks"
 
     def check(self, spec, config):
@@ -45,6 +44,26 @@ class KerasHubViT(BackboneFamily):
         from kerascenes.vit.model import unfreeze_vit_blocks
 
         return unfreeze_vit_blocks(model, n)
+
+    def split(self, model):
+        """``(extractor, head)`` of a ``ViTImageClassifier``: images -> class token, class token -> probabilities.
+
+        The extractor applies the classifier's own image converter (resize, scale to [-1, 1]) and
+        runs the backbone in inference mode; the head is the task's pre-logits, dropout and output
+        layers themselves, so training the head trains the classifier.
+        """
+        import keras
+
+        size = int(model.backbone.image_shape[0])
+        image = keras.Input((size, size, 3), name="image")
+        tokens = model.backbone(model.preprocessor.image_converter(image), training=False)
+        extractor = keras.Model(image, tokens[:, 0], name=f"{model.name}_features")
+        features = keras.Input((int(tokens.shape[-1]),), name="features")
+        x = features
+        for name in ("pre_logits", "output_dropout", "predictions"):
+            if any(layer.name == name for layer in model.layers):
+                x = model.get_layer(name)(x)
+        return extractor, keras.Model(features, x, name=f"{model.name}_head")
 
     def prepare_loading(self):
         super().prepare_loading()

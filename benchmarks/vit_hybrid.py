@@ -1,0 +1,81 @@
+"""Acceptance benchmark: the hybrid ViT (``--backbone vit_hybrid``) on 15-Scene, against its own stem.
+
+Two ``kerascenes fit`` commands on DATA/train, validated on DATA/val, with the same stem
+(MobileNet alpha 0.25, the local ImageNet weights file) and every other option at its default
+(cached stem features, 1.25x the stem's input size, flip TTA):
+
+1. ``--backbone vit_hybrid --stem MobileNet``: the stem's last feature map as tokens, a class token,
+   position embeddings and KerasHub transformer encoder blocks, then the head;
+2. the baseline measured in the same run: ``--backbone MobileNet --dense none``, the same stem with
+   a linear head on its pooled features.
+
+Each whole command is timed (start-up, data validation, feature caching, training, final
+scoring). Prints a markdown table and one JSON line.
+
+    python benchmarks/vit_hybrid.py --data ../shared/data/15scene \
+        --weights ../shared/weights/mobilenet_2_5_224_tf_no_top.h5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+
+
+def run_fit(args, logdir: Path, name: str, extra: list[str]) -> tuple[float, dict]:
+    cmd = [sys.executable, "-m", "kerascenes.cli.main", "fit", "--alpha", "0.25", "--weights", args.weights,
+           "--data", f"{args.data}/train", "--val-data", f"{args.data}/val", "--seed", str(args.seed),
+           "--logdir", str(logdir), "--name", name, *extra]
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t0
+    return wall, json.loads((logdir / name / "summary.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="folder with train/ and val/ class folders")
+    parser.add_argument("--weights", required=True, help="MobileNet alpha 0.25 *_no_top ImageNet weights file")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--logdir", default=None, help="where the run folders go (default: a temp folder)")
+    parser.add_argument("--extra", default="", help="more options for the hybrid run, e.g. '--epochs 40'")
+    args = parser.parse_args()
+    logdir = Path(args.logdir or tempfile.mkdtemp(prefix="kerascenes-hybrid-bench-"))
+    hybrid_wall, hybrid = run_fit(args, logdir, "hybrid",
+                                  ["--backbone", "vit_hybrid", "--stem", "MobileNet", *args.extra.split()])
+    linear_wall, linear = run_fit(args, logdir, "linear", ["--backbone", "MobileNet", "--dense", "none"])
+    rows = []
+    for label, wall, summary in (("vit_hybrid, MobileNet a=0.25 stem, 2 transformer blocks", hybrid_wall, hybrid),
+                                 ("baseline: the same stem, linear head (--dense none)", linear_wall, linear)):
+        m = summary["metrics"]
+        rows.append((label, m["val_accuracy"], m.get("val_accuracy_no_tta"), m.get("val_top3_accuracy"),
+                     m["params"], m["epochs_run"], wall))
+    print()
+    print(f"15-Scene (train {hybrid['metrics']['n_train']} / val {hybrid['metrics']['n_val']}), {machine()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print()
+    print("| model | val accuracy | without TTA | top-3 | parameters | epochs | wall time of `kerascenes fit` |")
+    print("|---|---|---|---|---|---|---|")
+    for label, acc, no_tta, top3, params, epochs, wall in rows:
+        fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
+        print(f"| {label} | {acc:.4f} | {fmt(no_tta)} | {fmt(top3)} | {params:,} | {epochs} | {wall:.0f} s |")
+    print(f"\ntransformer - linear head: {rows[0][1] - rows[1][1]:+.4f}")
+    print(json.dumps({"hybrid_val_accuracy": rows[0][1], "hybrid_wall_s": round(hybrid_wall, 1),
+                      "linear_val_accuracy": rows[1][1], "linear_wall_s": round(linear_wall, 1),
+                      "logdir": str(logdir)}))
+
+
+if __name__ == "__main__":
+    main()
