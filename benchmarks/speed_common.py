@@ -42,3 +42,19 @@ def split_folders(data: Path) -> tuple[str, str | None]:
         if (data / "train").is_dir() and (data / val_name).is_dir():
             return str(data / "train"), str(data / val_name)
     return str(data), None
+
+
+def timed_fit(data: str | Path, logdir: Path, name: str, options: list[str]) -> tuple[float, dict]:
+    """Run ``kerascenes fit`` on DATA/train and DATA/val in a fresh process: ``(wall seconds, summary.json)``."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "kerascenes.cli.main", "fit", "--data", f"{data}/train", "--val-data", f"{data}/val",
+           "--logdir", str(logdir), "--name", name, *options]
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t0
+    return wall, json.loads((Path(logdir) / name / "summary.json").read_text())

@@ -20,28 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_common import host, timed_fit  # noqa: E402
 
 
 def run_fit(args, logdir: Path, name: str, extra: list[str]) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "kerascenes.cli.main", "fit", "--alpha", "0.25", "--weights", args.weights,
-           "--data", f"{args.data}/train", "--val-data", f"{args.data}/val", "--seed", str(args.seed),
-           "--logdir", str(logdir), "--name", name, *extra]
-    print("$", " ".join(cmd), flush=True)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    wall = time.perf_counter() - t0
-    return wall, json.loads((logdir / name / "summary.json").read_text())
+    return timed_fit(args.data, logdir, name, ["--alpha", "0.25", "--weights", args.weights, "--seed", str(args.seed),
+                                               *extra])
 
 
 def main() -> None:
@@ -63,8 +52,7 @@ def main() -> None:
         rows.append((label, m["val_accuracy"], m.get("val_accuracy_no_tta"), m.get("val_top3_accuracy"),
                      m["params"], m["epochs_run"], wall))
     print()
-    print(f"15-Scene (train {hybrid['metrics']['n_train']} / val {hybrid['metrics']['n_val']}), {machine()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"15-Scene (train {hybrid['metrics']['n_train']} / val {hybrid['metrics']['n_val']}), {host()}")
     print()
     print("| model | val accuracy | without TTA | top-3 | parameters | epochs | wall time of `kerascenes fit` |")
     print("|---|---|---|---|---|---|---|")

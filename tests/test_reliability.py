@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from kerascenes.cli.main import cli
+from cli_helpers import invoke, one_error
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder
 from kerascenes.workbook import read_workbook, update_workbook
@@ -31,17 +30,7 @@ GAN = ["--epochs", "1", "--batch-size", "32", "--latent-dim", "24", "--eval-samp
 ENV = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def invoke(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result, result.output
 
-
-def one_error(result, output, *words):
-    """Exit 2, one ``Error:`` sentence containing ``words``, no traceback."""
-    assert result.exit_code == 2, output
-    errors = [line for line in output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and all(w in errors[0] for w in words), output
-    assert "Traceback" not in output
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

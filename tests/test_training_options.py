@@ -14,9 +14,8 @@ import logging
 import click
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from kerascenes.cli.main import cli
+from cli_helpers import invoke, one_error
 from kerascenes.runs import RunInterrupted
 
 TINY = "TestTinyOptionsCNN"
@@ -123,15 +122,7 @@ def _options(run) -> dict:
     return json.loads((run.path / "config.json").read_text())["options"]
 
 
-def invoke(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result, result.output
 
-
-def one_error(result, output, *words):
-    assert result.exit_code == 2, output
-    errors = [line for line in output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and all(w in errors[0] for w in words), output
 
 
 # -- class weights ------------------------------------------------------------------------------------------

@@ -80,6 +80,21 @@ def test_the_hybrid_vit_trains_on_cached_stem_feature_maps(data, stem_weights, t
     image = sorted((val / "beta").iterdir())[0]
     result, output = invoke("predict", run, image, "--json")
     assert result.exit_code == 0 and len(json.loads(output)[0]["top"]) == 3, output
+    # a normal run: it exports (checked inside export against model.keras) ...
+    result, output = invoke("export", run, "--format", "tflite", "--out", tmp_path / "hybrid.tflite")
+    assert result.exit_code == 0 and (tmp_path / "hybrid.tflite").stat().st_size > 0, output
+
+
+def test_the_hybrid_vit_fine_tunes_its_stem_on_images(data, stem_weights, tmp_path):
+    train, val, _ = data
+    result, output = invoke("fit", "--backbone", "vit_hybrid", "--stem", "MobileNet", "--alpha", "0.25", "--weights",
+                            stem_weights, "--image-size", "64", "--data", train, "--val-data", val, "--logdir",
+                            tmp_path / "logs", "--name", "tuned", "--fine-tune", "4", "--fine-tune-epochs", "1",
+                            *COMMON)
+    assert result.exit_code == 0, output
+    summary = json.loads((tmp_path / "logs" / "tuned" / "summary.json").read_text())
+    # 2 frozen epochs on cached feature maps, then 1 epoch on images with the stem's last layers open
+    assert summary["metrics"]["epochs_run"] == 3, summary["metrics"]
 
 
 def test_hybrid_options_are_checked_before_any_image_is_read(tmp_path):
