@@ -246,11 +246,12 @@ def build_backbone(name: str, weights: str | None = "imagenet", image_size: int 
     return get_family(spec).build_features(spec, weights, size, alpha)
 
 
-def build_keras_application(spec: BackboneSpec, weights: str, size: int, alpha: float | None,
+def build_keras_application(spec: BackboneSpec, weights: str, size: int | None, alpha: float | None,
                             pooling: str | None = "avg"):
     """A ``keras.applications`` network without its top, errors in one sentence.
 
     Args:
+        size: the square input size; ``None`` builds a network that takes any size (several scales).
         pooling: ``"avg"`` ends in global average pooling (a feature vector); ``None`` keeps the
             last feature map (the tokens of a hybrid ViT).
     """

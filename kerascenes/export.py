@@ -32,6 +32,7 @@ import numpy as np
 
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder
+from kerascenes.classify.config import input_size_of
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 #: The packages each format needs beyond TensorFlow (the ``[export]`` extra).
@@ -288,7 +289,7 @@ def export_run(run_dir: str | os.PathLike, fmt: str, out: str | os.PathLike) -> 
     from kerascenes.classify.evaluate import load_run_model
 
     config = run.read_config()
-    size, class_names = int(config["image_size"]), list(config["class_names"])
+    size, class_names = input_size_of(config["image_size"]), list(config["class_names"])
     model = inference_model(load_run_model(run), size)
     info = {"run": run.name, "backbone": config.get("backbone"), "image_size": size, "class_names": class_names,
             "input": f"{INPUT_NAME}: float32 (batch, {size}, {size}, 3) RGB in [0, 255]",

@@ -44,10 +44,19 @@ def split_classifier(model):
     """
     import keras
 
-    from kerascenes.classify.model import find_backbone
+    from kerascenes.classify.model import FUSION_LAYER, find_backbone
 
     backbone = find_backbone(model)
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    names = [layer.name for layer in layers]
+    if FUSION_LAYER in names:  # several scales: the fused features are the graph's own tensor
+        cut = names.index(FUSION_LAYER) + 1
+        extractor = keras.Model(model.inputs, layers[cut - 1].output, name=f"{model.name}_features")
+        features = keras.Input(tuple(extractor.output_shape[1:]), name="features")
+        y = features
+        for layer in layers[cut:]:
+            y = layer(y)
+        return extractor, keras.Model(features, y, name=f"{model.name}_head")
     cut = layers.index(backbone) + 1
     # weightless pooling right after the backbone belongs to the (cached) features
     while cut < len(layers) and isinstance(layers[cut], keras.layers.GlobalAveragePooling2D):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from kerascenes.classify.model import ACTIVATIONS, TTA_POLICIES, parse_dense
 from kerascenes.classify.schedules import SCHEDULES
@@ -14,6 +14,34 @@ from kerascenes.errors import KerascenesError
 FEATURE_STORES = ("auto", "memory", "disk")
 STRATEGIES = ("default", "mirrored", "multiworker")
 CLASS_WEIGHTS = ("none", "balanced")
+SCALE_FUSIONS = ("concat", "mean")
+
+
+def parse_image_size(text: str | int | Sequence[int] | None) -> int | tuple[int, ...] | None:
+    """``"288"`` -> ``288``; ``"224,288,352"`` -> ``(224, 288, 352)`` (several scales, smallest first)."""
+    if text is None or isinstance(text, bool):
+        return text
+    if isinstance(text, int):
+        return text
+    if isinstance(text, str):
+        parts = [part for part in text.replace(" ", "").split(",") if part]
+        try:
+            sizes = [int(part) for part in parts]
+        except ValueError:
+            raise KerascenesError(f"--image-size {text!r} is not a size or a comma-separated list of sizes; use e.g. "
+                                  "--image-size 288 or --image-size 224,288,352.") from None
+    else:
+        sizes = [int(v) for v in text]
+    if not sizes:
+        raise KerascenesError("--image-size is empty; give a size such as 288 or sizes such as 224,288,352.")
+    if len(set(sizes)) != len(sizes):
+        raise KerascenesError(f"--image-size {','.join(map(str, sizes))} repeats a size; give each scale once.")
+    return sizes[0] if len(sizes) == 1 else tuple(sorted(sizes))
+
+
+def input_size_of(image_size: int | Sequence[int]) -> int:
+    """The model's input size for a stored ``image_size``: the size itself, or the largest of several scales."""
+    return max(int(s) for s in image_size) if isinstance(image_size, (list, tuple)) else int(image_size)
 
 
 @dataclass
@@ -48,8 +76,12 @@ class FitConfig(TaskConfig):
     stem: str | None = option(None, "The CNN of --backbone vit_hybrid whose feature map becomes the tokens (e.g. MobileNet).")
     weights: str = option("imagenet", "'imagenet' (downloaded by Keras), 'none' (random) or PATH to a local weights file (no top).")
     alpha: float | None = option(None, "Width multiplier of MobileNet / MobileNetV2.", default_text="the network's, 1.0")
-    image_size: int | None = option(None, "Square input size.",
-                                    default_text="the backbone's fit size: 1.25x its pretrained size for CNNs")
+    image_size: int | tuple[int, ...] | None = option(
+        None, "Square input size, or several sizes (224,288,352) whose frozen-backbone features are fused "
+              "(--scale-fusion): the model takes the largest and resizes it for the others (keras.applications CNNs).",
+        parse=parse_image_size, default_text="the backbone's fit size: 1.25x its pretrained size for CNNs")
+    scale_fusion: str = option("concat", "How the pooled features of several --image-size scales are fused: "
+                                         "concat joins them, mean averages them.", choices=SCALE_FUSIONS)
     dense: tuple[int, ...] = option((256,), "Units of the hidden head layers, e.g. 512,256 ('none': a linear head).",
                                     parse=parse_dense)
     dropout: float = option(0.3, "Dropout before each head layer, in [0, 1).")
@@ -92,6 +124,23 @@ class FitConfig(TaskConfig):
     name: str | None = option(None, "Run name (default: <backbone>-<date>-<time>); a taken name gets a suffix.")
     logdir: str = option("logs", "Folder of all runs (and of the results workbook).")
 
+    def __post_init__(self) -> None:
+        if isinstance(self.image_size, (list, tuple)):  # a list from config.json, or a tuple from Python
+            self.image_size = parse_image_size(self.image_size)
+        super().__post_init__()
+
+    @property
+    def scales(self) -> tuple[int, ...]:
+        """The input sizes whose features the model fuses (one size: a plain single-scale model)."""
+        if self.image_size is None:
+            return ()
+        return tuple(self.image_size) if isinstance(self.image_size, tuple) else (int(self.image_size),)
+
+    @property
+    def input_size(self) -> int:
+        """The size of the images the model takes (the largest scale)."""
+        return input_size_of(self.image_size)
+
     def validate(self) -> "FitConfig":
         """Check every value before any work starts (one clear sentence per problem)."""
         super().validate()
@@ -108,7 +157,8 @@ class FitConfig(TaskConfig):
             (self.fine_tune_lr is None or self.fine_tune_lr > 0, f"--fine-tune-lr must be positive, got {self.fine_tune_lr}."),
             (0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}."),
             (self.alpha is None or self.alpha > 0, f"--alpha must be positive, got {self.alpha}."),
-            (self.image_size is None or self.image_size >= 1, f"--image-size must be at least 1, got {self.image_size}."),
+            (self.image_size is None or min(self.scales) >= 1,
+             f"--image-size must be at least 1, got {self.image_size}."),
             (all(u >= 1 for u in self.dense), f"--dense {','.join(map(str, self.dense))} has a layer with fewer than "
                                               "1 unit; use positive integers such as 512,256."),
             (self.cache_views >= 1, f"--cache-views must be at least 1, got {self.cache_views}."),
@@ -157,9 +207,13 @@ class FitConfig(TaskConfig):
         family = get_family(spec)
         weights = resolve_weights(self.weights, spec)
         defaults = family.defaults(spec, self, weights)
+        if len(self.scales) > 1 and not family.supports_multiscale:
+            raise KerascenesError(f"--image-size {','.join(map(str, self.scales))} (several scales) is available for "
+                                  f"keras.applications CNNs, not {spec.name}; give one size.")
+        sizes = tuple(resolve_image_size(spec, s) for s in self.scales) or (
+            resolve_image_size(spec, defaults["image_size"]),)
         resolved = self.replace(
-            backbone=spec.name, weights=weights,
-            image_size=resolve_image_size(spec, defaults["image_size"] if self.image_size is None else self.image_size),
+            backbone=spec.name, weights=weights, image_size=sizes[0] if len(sizes) == 1 else sizes,
             fine_tune_lr=self.lr / 10.0 if self.fine_tune_lr is None else self.fine_tune_lr,
             tta=defaults["tta"] if self.tta is None else self.tta,
             # the frozen stage takes the fast path on its own: the backbone once per image, the head on features
@@ -189,6 +243,7 @@ class FitConfig(TaskConfig):
             fine_tune_epochs=self.fine_tune_epochs if self.fine_tune else 0,
             fine_tune_lr=self.fine_tune_lr if self.fine_tune else None,
             cache_views=self.cache_views if self.cache_features else None,
+            scale_fusion=self.scale_fusion if len(self.scales) > 1 else None,
             val_data=self.val_data or f"split {self.val_split}",
         )
         for key in ("name", "logdir", "val_split", "strict"):

@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from kerascenes.classify.config import input_size_of
 
 #: Weight of the teacher's soft targets and their temperature (DeiT's soft distillation uses 0.5 and 1-3).
 ALPHA = 0.5
@@ -31,7 +32,7 @@ def load_teacher(run_dir: str):
     run = RunFolder.open(run_dir, "classifier", action="predict")
     model = load_run_model(run)
     model.trainable = False
-    return model, int(run.read_config()["image_size"]), list(run.read_config()["class_names"])
+    return model, input_size_of(run.read_config()["image_size"]), list(run.read_config()["class_names"])
 
 
 def _tempered(p, temperature: float):

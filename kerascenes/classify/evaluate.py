@@ -16,6 +16,7 @@ import numpy as np
 from kerascenes.data.folders import ImageSet
 from kerascenes.errors import KerascenesError, reading
 from kerascenes.runs import RunFolder
+from kerascenes.classify.config import input_size_of
 
 log = logging.getLogger("kerascenes")
 
@@ -140,7 +141,7 @@ class KerasPredictor:
     @classmethod
     def load(cls, run: RunFolder, batch_size: int = 32, **_: Any) -> "KerasPredictor":
         config = run.read_config()
-        return cls(load_run_model(run), int(config["image_size"]), config["class_names"], batch_size)
+        return cls(load_run_model(run), input_size_of(config["image_size"]), config["class_names"], batch_size)
 
     def predict_proba(self, paths: Sequence[str]) -> np.ndarray:
         return predict_proba(self.model, list(paths), self.image_size, self.batch_size)

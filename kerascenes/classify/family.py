@@ -26,11 +26,13 @@ class BackboneFamily:
         supports_tta: whether ``--tta`` can wrap its classifiers.
         supports_cache_features: whether ``--cache-features`` can train its head on stored features.
         fine_tune_unit: what ``--fine-tune N`` counts (the last N of these are opened).
+        supports_multiscale: whether ``--image-size`` may list several scales.
     """
 
     key = ""
     supports_tta = True
     supports_cache_features = True
+    supports_multiscale = False
     fine_tune_unit = "layers"
 
     def trains_from_scratch(self, spec: BackboneSpec, weights: str) -> bool:
@@ -87,6 +89,7 @@ class KerasApplications(BackboneFamily):
     """The 13 ``keras.applications`` CNNs: a frozen backbone in inference mode under a dense head."""
 
     key = "keras.applications"
+    supports_multiscale = True
 
     def fit_size(self, spec, config=None):
         """1.25x the pretrained size, a multiple of 32: scene layouts gain from the finer feature grid of a
@@ -100,13 +103,17 @@ class KerasApplications(BackboneFamily):
     def build_classifier(self, spec, config, num_classes):
         from kerascenes.classify.model import HeadConfig, build_classifier
 
-        backbone = self.build_features(spec, config.weights, config.image_size, config.alpha)
+        scales = config.scales
+        # several scales share one backbone that takes any input size
+        backbone = self.build_features(spec, config.weights, None if len(scales) > 1 else config.input_size,
+                                       config.alpha)
         head = HeadConfig(config.dense, config.dropout, config.activation)
         from_scratch = self.trains_from_scratch(spec, config.weights)
         if from_scratch:
             log.info("Random initial weights: training all %d backbone layers.", len(backbone.layers))
-        return build_classifier(backbone, num_classes, head, spec.preprocessing, config.image_size, seed=config.seed,
-                                train_backbone=from_scratch)
+        return build_classifier(backbone, num_classes, head, spec.preprocessing, config.input_size, seed=config.seed,
+                                train_backbone=from_scratch, scales=scales if len(scales) > 1 else None,
+                                fusion=config.scale_fusion)
 
     def unfreeze(self, model, n):
         from kerascenes.classify.model import find_backbone, unfreeze_last

@@ -54,8 +54,12 @@ def parse_dense(text: str | Sequence[int] | None) -> tuple[int, ...]:
         raise KerascenesError(f"--dense {text!r} is not a comma-separated list of integers; use e.g. --dense 512,256.") from None
 
 
+FUSION_LAYER = "multiscale"
+
+
 def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing: str, image_size: int,
-                     seed: int | None = None, train_backbone: bool = False):
+                     seed: int | None = None, train_backbone: bool = False, scales: Sequence[int] | None = None,
+                     fusion: str = "concat"):
     """Wrap a backbone into a complete classifier.
 
     A pretrained backbone is frozen and called with ``training=False`` so its BatchNorm
@@ -72,6 +76,10 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
         image_size: square input size.
         seed: seed of the dropout layers.
         train_backbone: train every backbone layer (for random initial weights).
+        scales: several input sizes (``--image-size 224,288,352``): the image (``image_size``, the
+            largest) is resized to each, the one backbone (built for any input size) runs on every
+            scale, and the pooled features are fused by the layer named :data:`FUSION_LAYER`.
+        fusion: ``"concat"`` (features side by side) or ``"mean"`` (averaged) for several scales.
 
     Returns:
         A ``keras.Model`` from ``(image_size, image_size, 3)`` RGB images in [0, 255] to
@@ -86,9 +94,12 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
     backbone.trainable = train_backbone
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = ImagePreprocessing(preprocessing, name="preprocessing")(inputs)
-    x = backbone(x) if train_backbone else backbone(x, training=False)
-    if len(x.shape) == 4:  # backbones without built-in pooling
-        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    if scales and len(scales) > 1:
+        x = _multiscale_features(backbone, x, image_size, scales, fusion, train_backbone)
+    else:
+        x = backbone(x) if train_backbone else backbone(x, training=False)
+        if len(x.shape) == 4:  # backbones without built-in pooling
+            x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     for i, units in enumerate(head.dense):
         if head.dropout:
             x = keras.layers.Dropout(head.dropout, seed=seed, name=f"head_dropout_{i}")(x)
@@ -98,6 +109,25 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
         x = keras.layers.Dropout(head.dropout, seed=seed, name="head_dropout_out")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"kerascenes_{backbone.name}")
+
+
+def _multiscale_features(backbone, x, image_size: int, scales: Sequence[int], fusion: str, train_backbone: bool):
+    """The pooled backbone features of ``x`` at every scale, fused into one vector."""
+    import keras
+
+    if fusion not in ("concat", "mean"):
+        raise KerascenesError(f"--scale-fusion {fusion!r} is not supported; choose concat or mean.")
+    features = []
+    for size in sorted(int(s) for s in scales):
+        # bilinear resizing: the one resize every export target (TFLite, ONNX) runs natively
+        scaled = x if size == image_size else keras.layers.Resizing(size, size, name=f"resize_{size}")(x)
+        f = backbone(scaled) if train_backbone else backbone(scaled, training=False)
+        if len(f.shape) == 4:
+            f = keras.layers.GlobalAveragePooling2D(name=f"pool_{size}")(f)
+        features.append(f)
+    if fusion == "concat":
+        return keras.layers.Concatenate(name=FUSION_LAYER)(features)
+    return keras.layers.Average(name=FUSION_LAYER)(features)
 
 
 def find_backbone(model):

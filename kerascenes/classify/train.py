@@ -201,9 +201,9 @@ class _FitSession:
             from kerascenes.data.pipeline import imageset_dataset
 
             c, k = self.config, len(self.data.class_names)
-            train = imageset_dataset(self.data.train, c.image_size, self.batch, training=True, augment=c.augment,
+            train = imageset_dataset(self.data.train, c.input_size, self.batch, training=True, augment=c.augment,
                                      seed=c.seed + len(self.rows), cache=c.cache_images)
-            val = imageset_dataset(self.data.val, c.image_size, self.batch, cache=c.cache_images)
+            val = imageset_dataset(self.data.val, c.input_size, self.batch, cache=c.cache_images)
             if c.mixes_images:  # soft labels in training, one-hot in validation (one "accuracy" for both)
                 from kerascenes.data.pipeline import mix_batches, one_hot_labels
 
@@ -270,7 +270,7 @@ class _FitSession:
             from kerascenes.classify.cached import fit_frozen_on_features
 
             self.cached = fit_frozen_on_features(
-                self.model, self.data, c.image_size, c, callbacks, self.verbose, batch_size=self.batch,
+                self.model, self.data, c.input_size, c, callbacks, self.verbose, batch_size=self.batch,
                 compile_head=lambda m: _compile(m, c.lr, c.jit_compile, self.loss),
                 feature_dir=self.checkpoint.path("features"), initial_epoch=done, class_weight=self.class_weight,
                 split=self.family.split)
@@ -336,7 +336,7 @@ class _FitSession:
         train_time = self.elapsed()
         model = with_test_time_augmentation(self.model, c.tta)
         model.save(str(self.run.path / "model.keras"))
-        metrics = write_run_evaluation(self.run, self.model, self.data, c.image_size, self.batch, self.history,
+        metrics = write_run_evaluation(self.run, self.model, self.data, c.input_size, self.batch, self.history,
                                        self.stage_boundaries, tta=c.tta)
         if self.cached is not None:
             metrics.update(self.cached.metrics())

@@ -18,6 +18,7 @@ import numpy as np
 
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder
+from kerascenes.classify.config import input_size_of
 
 log = logging.getLogger("kerascenes")
 
@@ -104,7 +105,7 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
         raise KerascenesError(f"{run.path} is a {config.get('family')} run; ensembles refit keras.applications "
                               "heads and bag-of-words classifiers only, for now.")
     extractor, head = split_classifier(_base_classifier(load_run_model(run)))
-    size, flip = int(config["image_size"]), config.get("tta") == "flip"
+    size, flip = input_size_of(config["image_size"]), config.get("tta") == "flip"
     views = [predict_proba(extractor, paths, size, 32, flip=f, desc=f"features of {run.name}" + (" (mirrored)" if f else ""))
              for f in ((False, True) if flip else (False,))]
     summary = run.read_summary()
