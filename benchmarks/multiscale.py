@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_common import host, timed_fit  # noqa: E402
+from speed_common import add_run_arguments, host, timed_fit  # noqa: E402
 
 VARIANTS = (
     ("one scale, 288 px (the default)", "single", []),
@@ -34,10 +34,7 @@ VARIANTS = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="folder with train/ and val/ class folders")
-    parser.add_argument("--weights", required=True, help="MobileNet alpha 0.25 *_no_top ImageNet weights file")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--logdir", default=None, help="where the run folders go (default: a temp folder)")
+    add_run_arguments(parser)
     args = parser.parse_args()
     logdir = Path(args.logdir or tempfile.mkdtemp(prefix="kerascenes-multiscale-bench-"))
     rows = []

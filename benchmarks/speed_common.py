@@ -44,6 +44,14 @@ def split_folders(data: Path) -> tuple[str, str | None]:
     return str(data), None
 
 
+def add_run_arguments(parser, weights_help: str = "MobileNet alpha 0.25 *_no_top ImageNet weights file") -> None:
+    """The options every 15-Scene fit benchmark takes: --data, --weights, --seed, --logdir."""
+    parser.add_argument("--data", required=True, help="folder with train/ and val/ class folders")
+    parser.add_argument("--weights", required=True, help=weights_help)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--logdir", default=None, help="where the run folders go (default: a temp folder)")
+
+
 def timed_fit(data: str | Path, logdir: Path, name: str, options: list[str]) -> tuple[float, dict]:
     """Run ``kerascenes fit`` on DATA/train and DATA/val in a fresh process: ``(wall seconds, summary.json)``."""
     import json

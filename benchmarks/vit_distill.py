@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_common import host, timed_fit  # noqa: E402
+from speed_common import add_run_arguments, host, timed_fit  # noqa: E402
 
 
 def run_fit(args, logdir: Path, name: str, extra: list[str]) -> tuple[float, dict]:
@@ -33,14 +33,11 @@ def run_fit(args, logdir: Path, name: str, extra: list[str]) -> tuple[float, dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="folder with train/ and val/ class folders")
-    parser.add_argument("--weights", required=True, help="MobileNet alpha 0.25 *_no_top weights file (the teacher)")
+    add_run_arguments(parser, "MobileNet alpha 0.25 *_no_top weights file (the teacher)")
     parser.add_argument("--teacher", default=None, help="an existing teacher run (default: train one)")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--image-size", type=int, default=160)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--logdir", default=None, help="where the run folders go (default: a temp folder)")
     args = parser.parse_args()
     logdir = Path(args.logdir or tempfile.mkdtemp(prefix="kerascenes-distill-bench-"))
     teacher = args.teacher

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_common import host, timed_fit  # noqa: E402
+from speed_common import add_run_arguments, host, timed_fit  # noqa: E402
 
 
 def run_fit(args, logdir: Path, name: str, extra: list[str]) -> tuple[float, dict]:
@@ -35,10 +35,7 @@ def run_fit(args, logdir: Path, name: str, extra: list[str]) -> tuple[float, dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="folder with train/ and val/ class folders")
-    parser.add_argument("--weights", required=True, help="MobileNet alpha 0.25 *_no_top ImageNet weights file")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--logdir", default=None, help="where the run folders go (default: a temp folder)")
+    add_run_arguments(parser)
     parser.add_argument("--extra", default="", help="more options for the hybrid run, e.g. '--epochs 40'")
     args = parser.parse_args()
     logdir = Path(args.logdir or tempfile.mkdtemp(prefix="kerascenes-hybrid-bench-"))

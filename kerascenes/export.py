@@ -30,9 +30,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from kerascenes.classify.config import input_size_of
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder
-from kerascenes.classify.config import input_size_of
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 #: The packages each format needs beyond TensorFlow (the ``[export]`` extra).

@@ -81,3 +81,15 @@ def constant_logit_loss():
         real = -((1 - smoothing) * np.log(p) + smoothing * np.log(1 - p))
         return float(real - np.log(1 - p))
     return loss
+
+
+def registered_backbone(name: str, builder):
+    """Register a ``keras.applications``-family test backbone built by ``builder`` (32 px, min 16) while the
+    generator runs; use as ``yield from registered_backbone(...)`` in a fixture."""
+    from kerascenes.backbones import BACKBONES, BackboneSpec, register_backbone
+
+    register_backbone(BackboneSpec(name, "keras.applications", "", "tf", 32, 16, 0, builder=builder))
+    try:
+        yield name
+    finally:
+        BACKBONES.pop(name, None)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import registered_backbone
 from kerascenes.classify.config import FitConfig, input_size_of, parse_image_size
 from kerascenes.errors import KerascenesError
 
@@ -28,11 +29,7 @@ def _build_tiny(spec, weights, size, alpha):
 
 @pytest.fixture(autouse=True)
 def tiny_backbone():
-    from kerascenes.backbones import BACKBONES, BackboneSpec, register_backbone
-
-    register_backbone(BackboneSpec(TINY, "keras.applications", "", "tf", 32, 16, 0, builder=_build_tiny))
-    yield TINY
-    BACKBONES.pop(TINY, None)
+    yield from registered_backbone(TINY, _build_tiny)
 
 
 def test_image_size_parses_one_size_or_several_scales():

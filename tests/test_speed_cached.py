@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pytest
 
+from conftest import registered_backbone
 from kerascenes.classify.cached import (
     FeatureSet,
     choose_store,
@@ -41,11 +42,7 @@ def _build_tiny(spec, weights, size, alpha):
 
 @pytest.fixture(autouse=True)
 def tiny_backbone():
-    from kerascenes.backbones import BACKBONES, BackboneSpec, register_backbone
-
-    register_backbone(BackboneSpec(TINY, "keras.applications", "", "tf", 32, 16, 0, builder=_build_tiny))
-    yield TINY
-    BACKBONES.pop(TINY, None)
+    yield from registered_backbone(TINY, _build_tiny)
 
 
 def _tiny_classifier(num_classes=3, size=32, dense=(8,), seed=0):

@@ -15,6 +15,7 @@ import click
 import numpy as np
 import pytest
 
+from conftest import registered_backbone
 from cli_helpers import invoke, one_error
 from kerascenes.runs import RunInterrupted
 
@@ -35,11 +36,7 @@ def _build_tiny(spec, weights, size, alpha):
 
 @pytest.fixture(scope="module", autouse=True)
 def tiny_backbone():
-    from kerascenes.backbones import BACKBONES, BackboneSpec, register_backbone
-
-    register_backbone(BackboneSpec(TINY, "keras.applications", "", "tf", 32, 16, 0, builder=_build_tiny))
-    yield TINY
-    BACKBONES.pop(TINY, None)
+    yield from registered_backbone(TINY, _build_tiny)
 
 
 class _ListHandler(logging.Handler):

@@ -52,21 +52,17 @@ def split_classifier(model):
     if FUSION_LAYER in names:  # several scales: the fused features are the graph's own tensor
         cut = names.index(FUSION_LAYER) + 1
         extractor = keras.Model(model.inputs, layers[cut - 1].output, name=f"{model.name}_features")
-        features = keras.Input(tuple(extractor.output_shape[1:]), name="features")
-        y = features
-        for layer in layers[cut:]:
-            y = layer(y)
-        return extractor, keras.Model(features, y, name=f"{model.name}_head")
-    cut = layers.index(backbone) + 1
-    # weightless pooling right after the backbone belongs to the (cached) features
-    while cut < len(layers) and isinstance(layers[cut], keras.layers.GlobalAveragePooling2D):
-        cut += 1
-    image = keras.Input(model.input_shape[1:], name="image")
-    x = image
-    for layer in layers[:cut]:
-        x = layer(x, training=False) if layer is backbone else layer(x)
-    extractor = keras.Model(image, x, name=f"{model.name}_features")
-    features = keras.Input(tuple(x.shape[1:]), name="features")
+    else:
+        cut = layers.index(backbone) + 1
+        # weightless pooling right after the backbone belongs to the (cached) features
+        while cut < len(layers) and isinstance(layers[cut], keras.layers.GlobalAveragePooling2D):
+            cut += 1
+        image = keras.Input(model.input_shape[1:], name="image")
+        x = image
+        for layer in layers[:cut]:
+            x = layer(x, training=False) if layer is backbone else layer(x)
+        extractor = keras.Model(image, x, name=f"{model.name}_features")
+    features = keras.Input(tuple(extractor.output_shape[1:]), name="features")
     y = features
     for layer in layers[cut:]:
         y = layer(y)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from kerascenes.classify.model import ACTIVATIONS, TTA_POLICIES, parse_dense
+from kerascenes.classify.model import ACTIVATIONS, SCALE_FUSIONS, TTA_POLICIES, parse_dense
 from kerascenes.classify.schedules import SCHEDULES
 from kerascenes.config import DEFAULT_SEED, TaskConfig, option
 from kerascenes.data.augment import POLICIES as AUGMENT_POLICIES
@@ -14,7 +14,6 @@ from kerascenes.errors import KerascenesError
 FEATURE_STORES = ("auto", "memory", "disk")
 STRATEGIES = ("default", "mirrored", "multiworker")
 CLASS_WEIGHTS = ("none", "balanced")
-SCALE_FUSIONS = ("concat", "mean")
 
 
 def parse_image_size(text: str | int | Sequence[int] | None) -> int | tuple[int, ...] | None:

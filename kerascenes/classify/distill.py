@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 import numpy as np
+
 from kerascenes.classify.config import input_size_of
 
 #: Weight of the teacher's soft targets and their temperature (DeiT's soft distillation uses 0.5 and 1-3).

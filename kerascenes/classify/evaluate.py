@@ -13,10 +13,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from kerascenes.classify.config import input_size_of
 from kerascenes.data.folders import ImageSet
 from kerascenes.errors import KerascenesError, reading
 from kerascenes.runs import RunFolder
-from kerascenes.classify.config import input_size_of
 
 log = logging.getLogger("kerascenes")
 

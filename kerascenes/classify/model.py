@@ -55,6 +55,7 @@ def parse_dense(text: str | Sequence[int] | None) -> tuple[int, ...]:
 
 
 FUSION_LAYER = "multiscale"
+SCALE_FUSIONS = ("concat", "mean")
 
 
 def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing: str, image_size: int,
@@ -97,9 +98,7 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
     if scales and len(scales) > 1:
         x = _multiscale_features(backbone, x, image_size, scales, fusion, train_backbone)
     else:
-        x = backbone(x) if train_backbone else backbone(x, training=False)
-        if len(x.shape) == 4:  # backbones without built-in pooling
-            x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        x = _pooled_features(backbone, x, train_backbone, "pool")
     for i, units in enumerate(head.dense):
         if head.dropout:
             x = keras.layers.Dropout(head.dropout, seed=seed, name=f"head_dropout_{i}")(x)
@@ -111,20 +110,27 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
     return keras.Model(inputs, outputs, name=f"kerascenes_{backbone.name}")
 
 
+def _pooled_features(backbone, x, train_backbone: bool, pool_name: str):
+    """The backbone's features of ``x`` (in inference mode unless it trains), pooled if it ends in a map."""
+    import keras
+
+    x = backbone(x) if train_backbone else backbone(x, training=False)
+    if len(x.shape) == 4:  # backbones without built-in pooling
+        x = keras.layers.GlobalAveragePooling2D(name=pool_name)(x)
+    return x
+
+
 def _multiscale_features(backbone, x, image_size: int, scales: Sequence[int], fusion: str, train_backbone: bool):
     """The pooled backbone features of ``x`` at every scale, fused into one vector."""
     import keras
 
-    if fusion not in ("concat", "mean"):
-        raise KerascenesError(f"--scale-fusion {fusion!r} is not supported; choose concat or mean.")
+    if fusion not in SCALE_FUSIONS:
+        raise KerascenesError(f"--scale-fusion {fusion!r} is not supported; choose one of {', '.join(SCALE_FUSIONS)}.")
     features = []
     for size in sorted(int(s) for s in scales):
         # bilinear resizing: the one resize every export target (TFLite, ONNX) runs natively
         scaled = x if size == image_size else keras.layers.Resizing(size, size, name=f"resize_{size}")(x)
-        f = backbone(scaled) if train_backbone else backbone(scaled, training=False)
-        if len(f.shape) == 4:
-            f = keras.layers.GlobalAveragePooling2D(name=f"pool_{size}")(f)
-        features.append(f)
+        features.append(_pooled_features(backbone, scaled, train_backbone, f"pool_{size}"))
     if fusion == "concat":
         return keras.layers.Concatenate(name=FUSION_LAYER)(features)
     return keras.layers.Average(name=FUSION_LAYER)(features)

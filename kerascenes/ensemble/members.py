@@ -16,9 +16,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from kerascenes.classify.config import input_size_of
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder
-from kerascenes.classify.config import input_size_of
 
 log = logging.getLogger("kerascenes")
 
