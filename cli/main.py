@@ -15,7 +15,9 @@ import sys
 
 import click
 
-from kerascenes import KerascenesError, __version__
+from kerascenes import KerascenesError, __version__, quiet_start
+
+quiet_start.install()  # before anything imports TensorFlow: its native start-up lines stay off the terminal
 
 # name -> (module, attribute, one-line help shown by ``kerascenes --help``)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -129,9 +131,7 @@ def resume_command(argv: list[str], run_name: str) -> str:
 def setup_logging(quiet: bool = False) -> None:
     """Print the library's messages (``kerascenes`` logger) on stderr, without decoration."""
     import logging
-    import os
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TF C++ start-up chatter
     logger = logging.getLogger("kerascenes")
     if not any(getattr(h, "_kerascenes", False) for h in logger.handlers):
         handler = logging.StreamHandler()

@@ -217,3 +217,29 @@ def test_top_k_below_one_is_refused(runs, photos):
 
     with pytest.raises(KerascenesError, match="--top-k must be at least 1"):
         predict_files(runs["cnn"], [photos], top_k=0)
+
+
+def test_console_script_keeps_tensorflow_start_up_lines_off_stderr(runs, photos, tmp_path):
+    """`kerascenes predict` in its own process: predictions on stdout, no native TensorFlow line on stderr."""
+    import os
+    import subprocess
+
+    script = Path(sys.executable).with_name("kerascenes")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "kerascenes.cli.main"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    done = subprocess.run([*command, "predict", str(runs["cnn"]), str(photos / "a.png")], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "a.png" in done.stdout
+    for marker in ("absl::InitializeLog", "oneDNN", "cuda", "cuInit", "cpu_feature_guard", "I0000", "E0000"):
+        assert marker not in done.stderr, done.stderr
+
+
+def test_start_up_filter_keeps_real_errors():
+    from kerascenes.quiet_start import is_startup_chatter
+
+    assert is_startup_chatter("I0000 00:00:1796584889.025340   30180 port.cc:153] oneDNN custom operations are on.")
+    assert is_startup_chatter("E0000 00:00:1796584817.927464   30076 cuda_platform.cc:52] failed call to cuInit")
+    assert is_startup_chatter("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
+    assert not is_startup_chatter("E0000 00:00:1796584817.927464   30076 op_kernel.cc:1830] OP_REQUIRES failed")
+    assert not is_startup_chatter("Error: Image photos/x.png does not exist; pass an image file.")
