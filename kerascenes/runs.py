@@ -321,14 +321,15 @@ class RunFolder:
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-        from kerascenes.tboard import log_hparams
+        from kerascenes.tboard import log_hparams, summary_markdown
 
         kind = self.kind
         summary = {"kind": kind, "run": self.name, "status": status, "started": started,
                    "finished": _dt.datetime.now().isoformat(timespec="seconds"), "wall_time_s": round(wall_time_s, 1),
                    "hparams": hparams, "metrics": metrics, **(extra or {})}
         start = _dt.datetime.fromisoformat(started).timestamp() if started else None
-        log_hparams(self.tensorboard_dir / "hparams", hparams, metrics, status=status, start_time=start)
+        log_hparams(self.tensorboard_dir / "hparams", hparams, metrics, status=status, start_time=start,
+                    text=summary_markdown(summary))
         self.write_summary(summary)
         try:
             update_workbook(self.logdir)

@@ -105,14 +105,39 @@ class EventWriter:
         self.close()
 
 
+#: the tag of the run's text summary (TensorBoard's Text dashboard)
+SUMMARY_TEXT_TAG = "run_summary"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        value = f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(summary: Mapping[str, Any]) -> str:
+    """A run's summary as Markdown: one headline line, then its metrics and hyperparameters as tables."""
+    head = (f"**{summary.get('run', '?')}** ({summary.get('kind', '?')}): {summary.get('status', '?')} "
+            f"in {summary.get('wall_time_s', '?')} s, started {summary.get('started', '?')}")
+    parts = [head]
+    for title, values in (("Metrics", summary.get("metrics") or {}), ("Hyperparameters", summary.get("hparams") or {})):
+        rows = [f"| {_cell(k)} | {_cell(v)} |" for k, v in values.items() if v is not None]
+        if rows:
+            parts.append("\n".join([f"| {title.lower()} | value |", "|---|---|", *rows]))
+    return "\n\n".join(parts)
+
+
 def log_hparams(logdir: str | os.PathLike, hparams: Mapping[str, Any], metrics: Mapping[str, Any],
-                status: str = "completed", start_time: float | None = None) -> None:
-    """Write a run's hyperparameters, final metrics and status for TensorBoard's HParams dashboard."""
+                status: str = "completed", start_time: float | None = None, text: str | None = None) -> None:
+    """Write a run's hyperparameters, final metrics and status for TensorBoard's HParams dashboard
+    (and ``text``, a Markdown summary, for the Text dashboard)."""
     with EventWriter(logdir) as writer:
         writer.hparams_session(hparams, status, start_time)
         for name, value in metrics.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 writer.scalar(name, value)
+        if text:
+            writer.text(SUMMARY_TEXT_TAG, text)
 
 
 def _png(image: bytes | np.ndarray) -> bytes:

@@ -163,7 +163,9 @@ def test_every_run_ends_with_a_status_and_tensorboard_session(runs):
         assert summary["status"] == "completed" and summary["kind"] == RunFolder(runs[kind]).kind
         events = EventAccumulator(str(runs[kind] / "tensorboard" / "hparams"), size_guidance={"tensors": 0})
         events.Reload()
-        assert {"_hparams_/session_start_info", "_hparams_/session_end_info"} <= set(events.Tags()["tensors"])
+        assert {"_hparams_/session_start_info", "_hparams_/session_end_info", "run_summary"} <= set(events.Tags()["tensors"])
+        text = events.Tensors("run_summary")[0].tensor_proto.string_val[0].decode()
+        assert text.startswith(f"**{summary['run']}** ({summary['kind']}): completed") and "| metrics | value |" in text
     from kerascenes.workbook import read_workbook
 
     sheets = read_workbook(runs["logdir"] / "overall_results.xlsx")
