@@ -164,6 +164,50 @@ def test_cached_fit_gives_complete_model(image_folders, tmp_path):
     assert metrics["val_accuracy"] == pytest.approx(acc, abs=1e-4)
 
 
+def test_cached_fit_scores_and_keeps_features_like_the_saved_model(image_folders, tmp_path):
+    """The final scores come from the cached features (one backbone pass for the mirror images)
+    and equal what the saved TTA model says; the kept training features serve that model only."""
+    import keras
+
+    from kerascenes.classify import fit_classifier
+    from kerascenes.classify.cached import RUN_FEATURES_FILE, head_proba, load_run_features
+    from kerascenes.data.folders import load_image_folder
+    from kerascenes.data.pipeline import load_images
+
+    train, val = image_folders
+    result = fit_classifier(_config(train, val, tmp_path, cache_features=True, tta="flip", epochs=3, patience=0),
+                            verbose=0)
+    run, metrics = result.run, result.summary["metrics"]
+    loaded = keras.models.load_model(run.path / "model.keras")  # image -> class, flip TTA inside
+    for folder, key in ((train, "train_accuracy"), (val, "val_accuracy")):
+        images = load_image_folder(folder)
+        proba = loaded.predict(load_images(images.paths, 32).astype("float32"), verbose=0)
+        assert metrics[key] == pytest.approx(float((proba.argmax(1) == images.labels).mean()), abs=1e-4)
+    images = load_image_folder(train)
+    kept = load_run_features(run.path, images.paths)
+    assert kept is not None and kept.shape == (2, len(images), DIM)  # the image and its mirror image
+    from kerascenes.ensemble.members import _base_classifier
+
+    _, head = split_classifier(_base_classifier(result.model))  # the classifier inside the TTA wrapper
+    np.testing.assert_allclose(head_proba(head, kept, 8),
+                               loaded.predict(load_images(images.paths, 32).astype("float32"), verbose=0), atol=1e-5)
+    # an ensemble refits the head on the kept features: the same out-of-fold probabilities as recomputing them
+    from sklearn.model_selection import StratifiedKFold
+
+    from kerascenes.ensemble.members import out_of_fold
+
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(images.paths, images.labels))
+    reused = out_of_fold(run, images.paths, images.labels, folds, seed=0)
+    (run.path / RUN_FEATURES_FILE).rename(run.path / "aside.npz")
+    np.testing.assert_allclose(out_of_fold(run, images.paths, images.labels, folds, seed=0), reused, atol=1e-3)
+    (run.path / "aside.npz").rename(run.path / RUN_FEATURES_FILE)
+    assert load_run_features(run.path, images.paths[::-1]) is None  # other images (or order)
+    (run.path / "model.keras").write_bytes((run.path / "model.keras").read_bytes() + b"\0")
+    assert load_run_features(run.path, images.paths) is None  # another model
+    (run.path / RUN_FEATURES_FILE).write_bytes(b"not an npz")
+    assert load_run_features(run.path, images.paths) is None  # damaged
+
+
 def test_cached_fit_learns_like_naive_fit(image_folders, tmp_path):
     """Without augmentation the cached head sees exactly what the image-based head sees."""
     from kerascenes.classify import fit_classifier

@@ -174,7 +174,8 @@ class FeatureSet:
 
 def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
                      views: int = 1, augment: str = "none", seed: int = 0, path: str | Path | None = None,
-                     cache_images: bool = True, desc: str = "features", show_progress: bool = True) -> FeatureSet:
+                     cache_images: bool = True, desc: str = "features", show_progress: bool = True,
+                     flip: bool = False) -> FeatureSet:
     """Run the frozen backbone once per image and view.
 
     View 0 is the image itself; views 1..K-1 are augmented with the policy ``augment``
@@ -191,6 +192,7 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
         path: a ``.npy`` file to hold the features (memory-mapped); ``None`` keeps them in memory.
         cache_images: keep decoded images in memory between views.
         desc: progress bar label.
+        flip: features of the mirror images (what flip test-time augmentation adds).
 
     Returns:
         A :class:`FeatureSet`.
@@ -212,6 +214,8 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
     else:
         store = np.empty(shape, np.float32)
     base = image_dataset(paths, labels, image_size, batch_size, training=False, cache=cache_images)
+    if flip:
+        base = base.map(lambda x, y: (tf.reverse(x, axis=[2]), y))
     forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
     t0 = time.perf_counter()
     with progress(n * views, desc, enabled=show_progress and n * views > 0) as bar:
@@ -240,6 +244,8 @@ class CachedFit:
     cache_bytes: int
     store: str
     epoch_seconds: list[float] = field(default_factory=list)
+    train: FeatureSet | None = None
+    val: FeatureSet | None = None
 
     def metrics(self) -> dict[str, Any]:
         """Flat figures for a run summary."""
@@ -344,4 +350,66 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:  # a saved model then loads without optimizer warnings
         optimizer.build(model.trainable_variables)
-    return CachedFit(dict(h.history), seconds, nbytes, store, timer.seconds)
+    return CachedFit(dict(h.history), seconds, nbytes, store, timer.seconds, train_f, val_f)
+
+
+#: The training images' features a finished cached run keeps (what ensembles refit its head on).
+RUN_FEATURES_FILE = "train_features.npz"
+
+
+def _digest(data: bytes | str) -> str:
+    import hashlib
+
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def score_on_cached_features(extractor, head, cached: CachedFit, data, image_size: int, batch_size: int, tta: str,
+                             show_progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The features of the training and validation images as the saved model sees them, from the cache.
+
+    View 0 of the cache is each image itself; with ``tta="flip"`` the mirror images' features are
+    computed once here (the only backbone pass left). Valid only while the backbone's weights are
+    those the cache was made with (no fine-tuning kept).
+
+    Returns:
+        ``(train views, val views)``: lists of ``(n, *feature shape)`` arrays, one per TTA view.
+    """
+    train, val = [np.asarray(cached.train.features[0])], [np.asarray(cached.val.features[0])]
+    if tta == "flip":
+        for views, images, name in ((train, data.train, "training"), (val, data.val, "validation")):
+            views.append(extract_features(extractor, images.paths, images.labels, image_size, batch_size,
+                                          cache_images=False, desc=f"features of the mirrored {name} images",
+                                          show_progress=show_progress, flip=True).features[0])
+    return train, val
+
+
+def head_proba(head, views: Sequence[np.ndarray], batch_size: int) -> np.ndarray:
+    """The head's probabilities averaged over the views (as the saved TTA model averages them)."""
+    return np.mean([np.asarray(head.predict(v, batch_size=batch_size, verbose=0), np.float32) for v in views], axis=0)
+
+
+def save_run_features(run_dir: str | Path, views: Sequence[np.ndarray], paths: Sequence[str]) -> Path:
+    """Keep a finished run's training features, tied to its ``model.keras`` and its image list."""
+    run_dir = Path(run_dir)
+    target = run_dir / RUN_FEATURES_FILE
+    np.savez(target, views=np.stack([np.asarray(v, np.float32) for v in views]),
+             model_sha256=_digest((run_dir / "model.keras").read_bytes()), paths_sha256=_digest("\n".join(paths)))
+    return target
+
+
+def load_run_features(run_dir: str | Path, paths: Sequence[str]) -> np.ndarray | None:
+    """``(views, n, *shape)`` training features a run kept, or ``None`` when they don't fit.
+
+    They are used only for the very images (same paths, same order) and the very ``model.keras``
+    they were computed with; anything else (a changed model, other images, a damaged file) gives
+    ``None`` and the caller computes the features again.
+    """
+    run_dir = Path(run_dir)
+    try:
+        with np.load(run_dir / RUN_FEATURES_FILE, allow_pickle=False) as f:
+            if (str(f["paths_sha256"]) != _digest("\n".join(paths))
+                    or str(f["model_sha256"]) != _digest((run_dir / "model.keras").read_bytes())):
+                return None
+            return np.asarray(f["views"], np.float32)
+    except (OSError, KeyError, ValueError):
+        return None

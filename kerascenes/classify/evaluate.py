@@ -80,19 +80,25 @@ def write_mistakes_gallery(path: Path, images: ImageSet, proba: np.ndarray, imag
 
 def write_run_evaluation(run: RunFolder, model, data, image_size: int, batch_size: int,
                          history: dict[str, list[float]], stage_boundaries: Sequence[int] = (),
-                         tta: str = "none") -> dict[str, Any]:
+                         tta: str = "none", scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                         ) -> dict[str, Any]:
     """Everything a finished training run writes about its quality; returns the metrics.
 
     Args:
         model: the trained classifier without its test-time augmentation (``tta`` says which is saved).
+        scores: ``(train probabilities, val probabilities, val probabilities without TTA)`` when
+            they are already known (from a cached run's features); else ``model`` computes them.
     """
     from kerascenes.plots import plot_history
     from kerascenes.reports import write_classification_report
     from kerascenes.tboard import log_confusion_matrix, log_image
 
-    train_proba, _ = tta_proba(model, data.train, image_size, batch_size, tta, "scoring the training images")
+    if scores is None:
+        train_proba, _ = tta_proba(model, data.train, image_size, batch_size, tta, "scoring the training images")
+        val_proba, val_plain = tta_proba(model, data.val, image_size, batch_size, tta, "scoring the validation images")
+    else:
+        train_proba, val_proba, val_plain = scores
     train_acc = float((train_proba.argmax(1) == data.train.labels).mean())
-    val_proba, val_plain = tta_proba(model, data.val, image_size, batch_size, tta, "scoring the validation images")
     report = write_classification_report(run.path, data.val.labels, val_proba.argmax(1), data.class_names,
                                          proba=val_proba, paths=data.val.paths)
     mistakes = write_mistakes_gallery(run.path / "mistakes.png", data.val, val_proba, image_size)

@@ -337,7 +337,7 @@ class _FitSession:
         model = with_test_time_augmentation(self.model, c.tta)
         model.save(str(self.run.path / "model.keras"))
         metrics = write_run_evaluation(self.run, self.model, self.data, c.input_size, self.batch, self.history,
-                                       self.stage_boundaries, tta=c.tta)
+                                       self.stage_boundaries, tta=c.tta, scores=self._scores_from_cache())
         if self.cached is not None:
             metrics.update(self.cached.metrics())
         metrics.update({"train_time_s": round(train_time, 1), "epochs_run": len(self.rows),
@@ -346,6 +346,22 @@ class _FitSession:
         summary = self.run.finish(c.hparams() | {"family": self.spec.family}, metrics, self.started, self.elapsed())
         self.checkpoint.remove()
         return FitResult(self.run, model, summary, self.history)
+
+    def _scores_from_cache(self):
+        """The final scores from the cached features, while the backbone is the one they were made with.
+
+        Saves the backbone passes over images whose features are cached (all but the mirror
+        images of flip TTA), and keeps the training features for ensembles (``train_features.npz``).
+        """
+        from kerascenes.classify.cached import head_proba, save_run_features, score_on_cached_features
+
+        if self.cached is None or self.cached.train is None or self.fine_tune_used:
+            return None
+        extractor, head = self.family.split(self.model)
+        train, val = score_on_cached_features(extractor, head, self.cached, self.data, self.config.input_size,
+                                              self.batch, self.config.tta, show_progress=self.verbose != 0)
+        save_run_features(self.run.path, train, self.data.train.paths)
+        return head_proba(head, train, self.batch), head_proba(head, val, self.batch), head_proba(head, val[:1], self.batch)
 
     def interrupted(self) -> RunInterrupted:
         """After Ctrl-C / SIGTERM: keep the best model so far, end the run as ``interrupted``."""

@@ -97,7 +97,7 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
     """A CNN member: its head refitted on its backbone's features, as the run trained it."""
     import keras
 
-    from kerascenes.classify.cached import split_classifier
+    from kerascenes.classify.cached import load_run_features, split_classifier
     from kerascenes.classify.evaluate import load_run_model, predict_proba
 
     config = run.read_config()
@@ -106,8 +106,14 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
                               "heads and bag-of-words classifiers only, for now.")
     extractor, head = split_classifier(_base_classifier(load_run_model(run)))
     size, flip = input_size_of(config["image_size"]), config.get("tta") == "flip"
-    views = [predict_proba(extractor, paths, size, 32, flip=f, desc=f"features of {run.name}" + (" (mirrored)" if f else ""))
-             for f in ((False, True) if flip else (False,))]
+    kept = load_run_features(run.path, paths)  # the run's own training features, when they are these images'
+    if kept is not None and len(kept) == (2 if flip else 1) and kept.shape[2:] == tuple(extractor.output_shape[1:]):
+        log.info("Reusing the training features %s kept", run.name)
+        views = list(kept)
+    else:
+        views = [predict_proba(extractor, paths, size, 32, flip=f,
+                               desc=f"features of {run.name}" + (" (mirrored)" if f else ""))
+                 for f in ((False, True) if flip else (False,))]
     summary = run.read_summary()
     epochs = int(summary["metrics"].get("best_epoch") or summary["metrics"].get("epochs_run") or config["epochs"])
     proba = np.zeros((len(paths), len(class_names(run))), np.float32)
