@@ -5,7 +5,7 @@
 #
 # Starts TensorBoard on LOGDIR (a kerascenes --logdir with finished runs), opens each
 # dashboard in headless Chromium (Debian package `chromium`) and writes
-# tensorboard_{scalars,images,hparams,text}.png to OUT_DIR (default docs/images).
+# tensorboard_{scalars,images,gan_samples,hparams,text}.png to OUT_DIR (default docs/images).
 set -euo pipefail
 logdir=${1:?usage: $0 LOGDIR [OUT_DIR]}
 out=${2:-docs/images}
@@ -15,9 +15,18 @@ tensorboard --logdir "$logdir" --port "$port" --bind_all >/tmp/tensorboard-scree
 tb=$!
 trap 'kill $tb 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -sf "http://localhost:$port" >/dev/null && break; sleep 1; done
-for dashboard in scalars images hparams text; do
+# file name | dashboard and tag filter
+shots=(
+  "scalars|scalars&tagFilter=epoch_(accuracy|loss)"
+  "images|images&tagFilter=confusion"
+  "gan_samples|images&tagFilter=samples"
+  "hparams|hparams"
+  "text|text"
+)
+for shot in "${shots[@]}"; do
+  name=${shot%%|*}
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,900 \
-    --virtual-time-budget=20000 --screenshot="$out/tensorboard_$dashboard.png" \
-    "http://localhost:$port/#$dashboard" 2>/dev/null
-  echo "$out/tensorboard_$dashboard.png"
+    --virtual-time-budget=20000 --screenshot="$out/tensorboard_$name.png" \
+    "http://localhost:$port/#${shot#*|}" 2>/dev/null
+  echo "$out/tensorboard_$name.png"
 done

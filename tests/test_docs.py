@@ -79,3 +79,11 @@ def test_every_command_of_the_readme_tour_runs(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, ["-q", *words, *extra])
         assert result.exit_code == 0, f"{line}\n{result.output}"
     assert (tmp_path / "logs").is_dir()
+
+
+def test_every_picture_and_document_the_readme_links_to_exists():
+    text = README.read_text()
+    targets = re.findall(r'<img src="([^"]+)"', text) + re.findall(r"\]\(((?:docs|notebooks)/[^)#]+)\)", text)
+    assert any("tensorboard_" in t for t in targets)  # the dashboards' screenshots
+    missing = [t for t in targets if not (ROOT / t).is_file()]
+    assert not missing, f"README links to missing files: {missing}"
