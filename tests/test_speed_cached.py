@@ -170,7 +170,8 @@ def test_cached_fit_scores_and_keeps_features_like_the_saved_model(image_folders
     import keras
 
     from kerascenes.classify import fit_classifier
-    from kerascenes.classify.cached import RUN_FEATURES_FILE, head_proba, load_run_features
+    from kerascenes.classify.cached import head_proba
+    from kerascenes.classify.kept_features import RUN_FEATURES_FILE, load_run_features
     from kerascenes.data.folders import load_image_folder
     from kerascenes.data.pipeline import load_images
 

@@ -353,17 +353,7 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     return CachedFit(dict(h.history), seconds, nbytes, store, timer.seconds, train_f, val_f)
 
 
-#: The training images' features a finished cached run keeps (what ensembles refit its head on).
-RUN_FEATURES_FILE = "train_features.npz"
-
-
-def _digest(data: bytes | str) -> str:
-    import hashlib
-
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
-
-
-def score_on_cached_features(extractor, head, cached: CachedFit, data, image_size: int, batch_size: int, tta: str,
+def score_on_cached_features(extractor, cached: CachedFit, data, image_size: int, batch_size: int, tta: str,
                              show_progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The features of the training and validation images as the saved model sees them, from the cache.
 
@@ -386,30 +376,3 @@ def score_on_cached_features(extractor, head, cached: CachedFit, data, image_siz
 def head_proba(head, views: Sequence[np.ndarray], batch_size: int) -> np.ndarray:
     """The head's probabilities averaged over the views (as the saved TTA model averages them)."""
     return np.mean([np.asarray(head.predict(v, batch_size=batch_size, verbose=0), np.float32) for v in views], axis=0)
-
-
-def save_run_features(run_dir: str | Path, views: Sequence[np.ndarray], paths: Sequence[str]) -> Path:
-    """Keep a finished run's training features, tied to its ``model.keras`` and its image list."""
-    run_dir = Path(run_dir)
-    target = run_dir / RUN_FEATURES_FILE
-    np.savez(target, views=np.stack([np.asarray(v, np.float32) for v in views]),
-             model_sha256=_digest((run_dir / "model.keras").read_bytes()), paths_sha256=_digest("\n".join(paths)))
-    return target
-
-
-def load_run_features(run_dir: str | Path, paths: Sequence[str]) -> np.ndarray | None:
-    """``(views, n, *shape)`` training features a run kept, or ``None`` when they don't fit.
-
-    They are used only for the very images (same paths, same order) and the very ``model.keras``
-    they were computed with; anything else (a changed model, other images, a damaged file) gives
-    ``None`` and the caller computes the features again.
-    """
-    run_dir = Path(run_dir)
-    try:
-        with np.load(run_dir / RUN_FEATURES_FILE, allow_pickle=False) as f:
-            if (str(f["paths_sha256"]) != _digest("\n".join(paths))
-                    or str(f["model_sha256"]) != _digest((run_dir / "model.keras").read_bytes())):
-                return None
-            return np.asarray(f["views"], np.float32)
-    except (OSError, KeyError, ValueError):
-        return None

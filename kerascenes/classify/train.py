@@ -353,12 +353,13 @@ class _FitSession:
         Saves the backbone passes over images whose features are cached (all but the mirror
         images of flip TTA), and keeps the training features for ensembles (``train_features.npz``).
         """
-        from kerascenes.classify.cached import head_proba, save_run_features, score_on_cached_features
+        from kerascenes.classify.cached import head_proba, score_on_cached_features
+        from kerascenes.classify.kept_features import save_run_features
 
         if self.cached is None or self.cached.train is None or self.fine_tune_used:
             return None
         extractor, head = self.family.split(self.model)
-        train, val = score_on_cached_features(extractor, head, self.cached, self.data, self.config.input_size,
+        train, val = score_on_cached_features(extractor, self.cached, self.data, self.config.input_size,
                                               self.batch, self.config.tta, show_progress=self.verbose != 0)
         save_run_features(self.run.path, train, self.data.train.paths)
         return head_proba(head, train, self.batch), head_proba(head, val, self.batch), head_proba(head, val[:1], self.batch)

@@ -97,8 +97,9 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
     """A CNN member: its head refitted on its backbone's features, as the run trained it."""
     import keras
 
-    from kerascenes.classify.cached import load_run_features, split_classifier
+    from kerascenes.classify.cached import head_proba, split_classifier
     from kerascenes.classify.evaluate import load_run_model, predict_proba
+    from kerascenes.classify.kept_features import load_run_features
 
     config = run.read_config()
     if config.get("family") != "keras.applications":
@@ -124,7 +125,7 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
         x = np.concatenate([v[train_idx] for v in views])
         y = np.concatenate([labels[train_idx]] * len(views))
         fold_head.fit(x, y, epochs=epochs, batch_size=int(config["batch_size"]), verbose=0, shuffle=True)
-        proba[test_idx] = np.mean([fold_head.predict(v[test_idx], verbose=0) for v in views], axis=0)
+        proba[test_idx] = head_proba(fold_head, [v[test_idx] for v in views], int(config["batch_size"]))
     return proba
 
 
