@@ -362,7 +362,8 @@ class _FitSession:
         train, val = score_on_cached_features(extractor, self.cached, self.data, self.config.input_size,
                                               self.batch, self.config.tta, show_progress=self.verbose != 0)
         save_run_features(self.run.path, train, self.data.train.paths)
-        return head_proba(head, train, self.batch), head_proba(head, val, self.batch), head_proba(head, val[:1], self.batch)
+        val_views = [head_proba(head, [v], self.batch) for v in val]  # view 0: the images without TTA
+        return head_proba(head, train, self.batch), np.mean(val_views, axis=0), val_views[0]
 
     def interrupted(self) -> RunInterrupted:
         """After Ctrl-C / SIGTERM: keep the best model so far, end the run as ``interrupted``."""
