@@ -44,6 +44,7 @@ def split_classifier(model):
     """
     import keras
 
+    from kerascenes.classify.layers import SpatialPyramidPooling
     from kerascenes.classify.model import FUSION_LAYER, find_backbone
 
     backbone = find_backbone(model)
@@ -55,7 +56,8 @@ def split_classifier(model):
     else:
         cut = layers.index(backbone) + 1
         # weightless pooling right after the backbone belongs to the (cached) features
-        while cut < len(layers) and isinstance(layers[cut], keras.layers.GlobalAveragePooling2D):
+        while cut < len(layers) and isinstance(layers[cut], (keras.layers.GlobalAveragePooling2D,
+                                                             SpatialPyramidPooling)):
             cut += 1
         image = keras.Input(model.input_shape[1:], name="image")
         x = image

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from kerascenes.classify.model import ACTIVATIONS, SCALE_FUSIONS, TTA_POLICIES, parse_dense
+from kerascenes.classify.model import ACTIVATIONS, POOLINGS, SCALE_FUSIONS, TTA_POLICIES, parse_dense
 from kerascenes.classify.schedules import SCHEDULES
 from kerascenes.config import DEFAULT_SEED, TaskConfig, option
 from kerascenes.data.augment import POLICIES as AUGMENT_POLICIES
@@ -81,6 +81,10 @@ class FitConfig(TaskConfig):
         parse=parse_image_size, default_text="the backbone's fit size: 1.25x its pretrained size for CNNs")
     scale_fusion: str = option("concat", "How the pooled features of several --image-size scales are fused: "
                                          "concat joins them, mean averages them.", choices=SCALE_FUSIONS)
+    pooling: str = option("avg", "How the backbone's last feature map becomes features: avg pools it globally, "
+                                 "pyramid adds the mean of each quarter of the map (spatial pyramid 1 + 2x2, 5x the "
+                                 "features: where things are in the scene; keras.applications CNNs).",
+                          choices=POOLINGS)
     dense: tuple[int, ...] = option((256,), "Units of the hidden head layers, e.g. 512,256 ('none': a linear head).",
                                     parse=parse_dense)
     dropout: float = option(0.3, "Dropout before each head layer, in [0, 1).")

@@ -43,6 +43,9 @@ class BackboneFamily:
         """Refuse options this family does not support (``config`` is a resolved ``FitConfig``)."""
         if config.alpha is not None and not spec.supports_alpha:
             raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
+        if getattr(config, "pooling", "avg") != "avg" and self.key != "keras.applications":
+            raise KerascenesError(f"--pooling {config.pooling} applies to keras.applications CNNs, not {spec.name} "
+                                  f"({spec.family}); drop --pooling.")
         if getattr(config, "stem", None) and self.key != "hybrid":
             raise KerascenesError(f"--stem applies only to --backbone vit_hybrid, not {spec.name}; drop --stem.")
         if config.tta != "none" and not self.supports_tta:
@@ -105,15 +108,18 @@ class KerasApplications(BackboneFamily):
 
         scales = config.scales
         # several scales share one backbone that takes any input size
-        backbone = self.build_features(spec, config.weights, None if len(scales) > 1 else config.input_size,
-                                       config.alpha)
+        size = None if len(scales) > 1 else config.input_size
+        if config.pooling == "avg":
+            backbone = self.build_features(spec, config.weights, size, config.alpha)
+        else:  # the pyramid pools the last feature map itself
+            backbone = build_keras_application(spec, config.weights, size, config.alpha, pooling=None)
         head = HeadConfig(config.dense, config.dropout, config.activation)
         from_scratch = self.trains_from_scratch(spec, config.weights)
         if from_scratch:
             log.info("Random initial weights: training all %d backbone layers.", len(backbone.layers))
         return build_classifier(backbone, num_classes, head, spec.preprocessing, config.input_size, seed=config.seed,
                                 train_backbone=from_scratch, scales=scales if len(scales) > 1 else None,
-                                fusion=config.scale_fusion)
+                                fusion=config.scale_fusion, pooling=config.pooling)
 
     def unfreeze(self, model, n):
         from kerascenes.classify.model import find_backbone, unfreeze_last

@@ -68,6 +68,58 @@ class HorizontalFlip(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerascenes")
+class SpatialPyramidPooling(keras.layers.Layer):
+    """Average a feature map over the whole map and over each cell of finer grids, side by side.
+
+    Spatial pyramid pooling (He et al., SPP-net, 2014) of the last feature map: level 1 is
+    global average pooling, level 2 the mean of each quarter of the map (top left, top right,
+    bottom left, bottom right), and so on. Scenes are laid out (sky above, floor below), and
+    the grid keeps where things are that the global mean throws away. Weightless, so it
+    belongs to the cached features of a frozen backbone.
+
+    Args:
+        levels: grid sides, e.g. ``(1, 2)``: 1 + 4 = 5 vectors of the map's channels.
+    """
+
+    def __init__(self, levels=(1, 2), **kwargs):
+        super().__init__(**kwargs)
+        self.levels = tuple(int(n) for n in levels)
+        if not self.levels or min(self.levels) < 1:
+            raise ValueError(f"levels must be positive grid sides, got {levels!r}")
+
+    @staticmethod
+    def _bounds(size, n: int, i: int):
+        """Rows (or columns) ``[start, stop)`` of cell ``i`` of ``n`` (at least one, also on maps smaller than ``n``)."""
+        start, stop = (i * size) // n, ((i + 1) * size) // n
+        if isinstance(size, int):  # static shapes (a fixed input size): plain slices, as export targets like
+            return min(start, size - 1), max(stop, min(start, size - 1) + 1)
+        start = ops.minimum(start, size - 1)
+        return start, ops.maximum(stop, start + 1)
+
+    def call(self, inputs):
+        h = inputs.shape[1] if inputs.shape[1] is not None else ops.shape(inputs)[1]
+        w = inputs.shape[2] if inputs.shape[2] is not None else ops.shape(inputs)[2]
+        cells = []
+        for n in self.levels:
+            for i in range(n):
+                r0, r1 = self._bounds(h, n, i)
+                for j in range(n):
+                    c0, c1 = self._bounds(w, n, j)
+                    cells.append(ops.mean(inputs[:, r0:r1, c0:c1, :], axis=(1, 2)))
+        return ops.concatenate(cells, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[-1]
+        cells = sum(n * n for n in self.levels)
+        return (input_shape[0], None if channels is None else channels * cells)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"levels": list(self.levels)})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerascenes")
 class SmoothedCrossEntropy(keras.losses.Loss):
     """Categorical cross-entropy with label smoothing, on integer labels or on soft (mixed) labels.
 

@@ -56,11 +56,15 @@ def parse_dense(text: str | Sequence[int] | None) -> tuple[int, ...]:
 
 FUSION_LAYER = "multiscale"
 SCALE_FUSIONS = ("concat", "mean")
+#: ``--pooling``: global average pooling, or a spatial pyramid of the last feature map.
+POOLINGS = ("avg", "pyramid")
+#: Grid sides of ``--pooling pyramid``: the whole map and its four quarters.
+PYRAMID_LEVELS = (1, 2)
 
 
 def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing: str, image_size: int,
                      seed: int | None = None, train_backbone: bool = False, scales: Sequence[int] | None = None,
-                     fusion: str = "concat"):
+                     fusion: str = "concat", pooling: str = "avg"):
     """Wrap a backbone into a complete classifier.
 
     A pretrained backbone is frozen and called with ``training=False`` so its BatchNorm
@@ -81,6 +85,9 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
             largest) is resized to each, the one backbone (built for any input size) runs on every
             scale, and the pooled features are fused by the layer named :data:`FUSION_LAYER`.
         fusion: ``"concat"`` (features side by side) or ``"mean"`` (averaged) for several scales.
+        pooling: ``"avg"`` (global average pooling, the backbone's own) or ``"pyramid"``
+            (:class:`~kerascenes.classify.layers.SpatialPyramidPooling`, levels 1 and 2, of the
+            backbone's last feature map: 5x the features).
 
     Returns:
         A ``keras.Model`` from ``(image_size, image_size, 3)`` RGB images in [0, 255] to
@@ -92,13 +99,17 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
 
     if num_classes < 2:
         raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
+    if pooling not in POOLINGS:
+        raise KerascenesError(f"--pooling {pooling!r} is not supported; choose one of {', '.join(POOLINGS)}.")
+    if pooling == "pyramid":
+        backbone = feature_map_backbone(backbone)
     backbone.trainable = train_backbone
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = ImagePreprocessing(preprocessing, name="preprocessing")(inputs)
     if scales and len(scales) > 1:
-        x = _multiscale_features(backbone, x, image_size, scales, fusion, train_backbone)
+        x = _multiscale_features(backbone, x, image_size, scales, fusion, train_backbone, pooling)
     else:
-        x = _pooled_features(backbone, x, train_backbone, "pool")
+        x = _pooled_features(backbone, x, train_backbone, "pool", pooling)
     for i, units in enumerate(head.dense):
         if head.dropout:
             x = keras.layers.Dropout(head.dropout, seed=seed, name=f"head_dropout_{i}")(x)
@@ -110,17 +121,35 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
     return keras.Model(inputs, outputs, name=f"kerascenes_{backbone.name}")
 
 
-def _pooled_features(backbone, x, train_backbone: bool, pool_name: str):
+def feature_map_backbone(backbone):
+    """``backbone`` ending in its last feature map: a trailing global average pooling layer is dropped."""
+    import keras
+
+    if len(backbone.output.shape) == 4:
+        return backbone
+    last = backbone.layers[-1]
+    if isinstance(last, keras.layers.GlobalAveragePooling2D):
+        return keras.Model(backbone.inputs, backbone.layers[-2].output, name=backbone.name)
+    raise KerascenesError(f"--pooling pyramid needs the backbone's feature map, but {backbone.name} ends in a "
+                          "feature vector; use --pooling avg.")
+
+
+def _pooled_features(backbone, x, train_backbone: bool, pool_name: str, pooling: str = "avg"):
     """The backbone's features of ``x`` (in inference mode unless it trains), pooled if it ends in a map."""
     import keras
 
+    from kerascenes.classify.layers import SpatialPyramidPooling
+
     x = backbone(x) if train_backbone else backbone(x, training=False)
     if len(x.shape) == 4:  # backbones without built-in pooling
+        if pooling == "pyramid":
+            return SpatialPyramidPooling(PYRAMID_LEVELS, name=pool_name)(x)
         x = keras.layers.GlobalAveragePooling2D(name=pool_name)(x)
     return x
 
 
-def _multiscale_features(backbone, x, image_size: int, scales: Sequence[int], fusion: str, train_backbone: bool):
+def _multiscale_features(backbone, x, image_size: int, scales: Sequence[int], fusion: str, train_backbone: bool,
+                         pooling: str = "avg"):
     """The pooled backbone features of ``x`` at every scale, fused into one vector."""
     import keras
 
@@ -130,7 +159,7 @@ def _multiscale_features(backbone, x, image_size: int, scales: Sequence[int], fu
     for size in sorted(int(s) for s in scales):
         # bilinear resizing: the one resize every export target (TFLite, ONNX) runs natively
         scaled = x if size == image_size else keras.layers.Resizing(size, size, name=f"resize_{size}")(x)
-        features.append(_pooled_features(backbone, scaled, train_backbone, f"pool_{size}"))
+        features.append(_pooled_features(backbone, scaled, train_backbone, f"pool_{size}", pooling))
     if fusion == "concat":
         return keras.layers.Concatenate(name=FUSION_LAYER)(features)
     return keras.layers.Average(name=FUSION_LAYER)(features)
