@@ -66,3 +66,29 @@ def timed_fit(data: str | Path, logdir: Path, name: str, options: list[str]) -> 
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
     return wall, json.loads((Path(logdir) / name / "summary.json").read_text())
+
+
+def compare_fits(args, logdir: Path, variants, column: str, baseline: str) -> list[tuple]:
+    """Time one ``kerascenes fit`` of MobileNet alpha 0.25 per ``(label, name, options)`` variant, the first being
+    the baseline; print a markdown table, the differences to the baseline and one JSON line."""
+    import json
+
+    rows = []
+    for label, name, extra in variants:
+        wall, summary = timed_fit(args.data, logdir, name, ["--backbone", "MobileNet", "--alpha", "0.25", "--weights",
+                                                            args.weights, "--seed", str(args.seed), *extra])
+        m = summary["metrics"]
+        rows.append((label, name, m["val_accuracy"], m.get("val_accuracy_no_tta"), m.get("feature_cache_s"), wall))
+    print()
+    print(f"15-Scene (train {summary['metrics']['n_train']} / val {summary['metrics']['n_val']}), {host()}")
+    print()
+    print(f"| {column} | val accuracy | without TTA | feature caching | wall time of `kerascenes fit` |")
+    print("|---|---|---|---|---|")
+    for label, _, acc, no_tta, cache_s, wall in rows:
+        no_tta = "" if no_tta is None else f"{no_tta:.4f}"
+        print(f"| {label} | {acc:.4f} | {no_tta} | {cache_s} s | {wall:.0f} s |")
+    base = rows[0][2]
+    print("\n" + "; ".join(f"{label} - {baseline}: {acc - base:+.4f}" for label, _, acc, *_ in rows[1:]))
+    print(json.dumps({name: {"val_accuracy": acc, "wall_s": round(wall, 1)} for _, name, acc, _, _, wall in rows}
+                     | {"logdir": str(logdir)}))
+    return rows
