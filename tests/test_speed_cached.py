@@ -21,6 +21,8 @@ from kerascenes.errors import KerascenesError
 
 TINY = "TestTinyCNN"
 DIM = 16
+#: the cached features of a default run: --pooling pyramid, the map and its four quarters
+POOLED = 5 * DIM
 
 
 def _build_tiny(spec, weights, size, alpha):
@@ -149,7 +151,7 @@ def test_cached_fit_gives_complete_model(image_folders, tmp_path):
         assert len(list(csv.DictReader(fh))) == 4
     assert any((run.tensorboard_dir / "train").iterdir())
     metrics = result.summary["metrics"]
-    assert metrics["feature_store"] == "memory" and metrics["feature_cache_bytes"] == (2 * 30 + 15) * DIM * 4
+    assert metrics["feature_store"] == "memory" and metrics["feature_cache_bytes"] == (2 * 30 + 15) * POOLED * 4
     assert not (run.path / "features").exists()
     # the saved file is an image -> class model whose predictions equal the head on cached features
     loaded = keras.models.load_model(run.path / "model.keras")
@@ -186,7 +188,7 @@ def test_cached_fit_scores_and_keeps_features_like_the_saved_model(image_folders
         assert metrics[key] == pytest.approx(float((proba.argmax(1) == images.labels).mean()), abs=1e-4)
     images = load_image_folder(train)
     kept = load_run_features(run.path, images.paths)
-    assert kept is not None and kept.shape == (2, len(images), DIM)  # the image and its mirror image
+    assert kept is not None and kept.shape == (2, len(images), POOLED)  # the image and its mirror image
     from kerascenes.ensemble.members import _base_classifier
 
     _, head = split_classifier(_base_classifier(result.model))  # the classifier inside the TTA wrapper

@@ -81,10 +81,11 @@ class FitConfig(TaskConfig):
         parse=parse_image_size, default_text="the backbone's fit size: 1.25x its pretrained size for CNNs")
     scale_fusion: str = option("concat", "How the pooled features of several --image-size scales are fused: "
                                          "concat joins them, mean averages them.", choices=SCALE_FUSIONS)
-    pooling: str = option("avg", "How the backbone's last feature map becomes features: avg pools it globally, "
-                                 "pyramid adds the mean of each quarter of the map (spatial pyramid 1 + 2x2, 5x the "
-                                 "features: where things are in the scene; keras.applications CNNs).",
-                          choices=POOLINGS)
+    pooling: str | None = option(None, "How the backbone's last feature map becomes features: avg pools it globally, "
+                                       "pyramid adds the mean of each quarter of the map (spatial pyramid 1 + 2x2, "
+                                       "5x the features: where things are in the scene; keras.applications CNNs).",
+                                 choices=POOLINGS, default_text="pyramid for keras.applications CNNs at one input "
+                                                                "size, avg otherwise")
     dense: tuple[int, ...] = option((256,), "Units of the hidden head layers, e.g. 512,256 ('none': a linear head).",
                                     parse=parse_dense)
     dropout: float = option(0.3, "Dropout before each head layer, in [0, 1).")
@@ -219,6 +220,7 @@ class FitConfig(TaskConfig):
             backbone=spec.name, weights=weights, image_size=sizes[0] if len(sizes) == 1 else sizes,
             fine_tune_lr=self.lr / 10.0 if self.fine_tune_lr is None else self.fine_tune_lr,
             tta=defaults["tta"] if self.tta is None else self.tta,
+            pooling=defaults["pooling"] if self.pooling is None else self.pooling,
             # the frozen stage takes the fast path on its own: the backbone once per image, the head on features
             # (mixing needs images, and a teacher sees augmented images, so those runs stay on images)
             cache_features=(defaults["cache_features"] and not self.mixes_images and not self.teacher)

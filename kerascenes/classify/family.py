@@ -43,7 +43,7 @@ class BackboneFamily:
         """Refuse options this family does not support (``config`` is a resolved ``FitConfig``)."""
         if config.alpha is not None and not spec.supports_alpha:
             raise KerascenesError(f"--alpha applies only to MobileNet and MobileNetV2, not {spec.name}; drop --alpha.")
-        if getattr(config, "pooling", "avg") != "avg" and self.key != "keras.applications":
+        if getattr(config, "pooling", None) not in (None, "avg") and self.key != "keras.applications":
             raise KerascenesError(f"--pooling {config.pooling} applies to keras.applications CNNs, not {spec.name} "
                                   f"({spec.family}); drop --pooling.")
         if getattr(config, "stem", None) and self.key != "hybrid":
@@ -63,7 +63,7 @@ class BackboneFamily:
         """What ``None`` means for this family's input size, test-time augmentation and feature cache."""
         frozen = not self.trains_from_scratch(spec, weights)
         return {"image_size": self.fit_size(spec, config), "tta": "flip" if self.supports_tta else "none",
-                "cache_features": self.supports_cache_features and frozen}
+                "cache_features": self.supports_cache_features and frozen, "pooling": "avg"}
 
     def build_features(self, spec: BackboneSpec, weights: str, image_size: int, alpha: float | None):
         """The backbone alone: preprocessed images -> feature vector."""
@@ -99,6 +99,13 @@ class KerasApplications(BackboneFamily):
         convolutional backbone (MobileNet alpha 0.25 on the 15-Scene val half: 0.889 at 288 px, 0.866 at
         224 px, with cached features and flip TTA; README, results)."""
         return int(round(spec.default_size * 1.25 / 32) * 32)
+
+    def defaults(self, spec, config, weights):
+        """Spatial pyramid pooling at one input size (MobileNet alpha 0.25, 288 px, 15-Scene val half: 0.902 against
+        0.889 with global average pooling; 5-fold cross-validation on the training images agrees); at several
+        scales the 5x wider features overfit (0.884 against 0.894), so they are averaged."""
+        several = len(getattr(config, "scales", ()) or ()) > 1
+        return super().defaults(spec, config, weights) | {"pooling": "avg" if several else "pyramid"}
 
     def build_features(self, spec, weights, image_size, alpha):
         return build_keras_application(spec, weights, image_size, alpha)

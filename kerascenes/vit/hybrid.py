@@ -182,6 +182,10 @@ class KerasHybridViT(KerasApplications):
 
     key = "hybrid"
 
+    def defaults(self, spec, config, weights):
+        """The CNN defaults, less ``--pooling`` (the transformer reads the stem's whole feature map)."""
+        return super().defaults(spec, config, weights) | {"pooling": "avg"}
+
     def stem(self, config) -> BackboneSpec:
         return stem_spec(config)
 
