@@ -93,3 +93,16 @@ def registered_backbone(name: str, builder):
         yield name
     finally:
         BACKBONES.pop(name, None)
+
+
+def build_tiny_any_size(spec, weights, size, alpha, channels: int = 6):
+    """A small conv net ending in global average pooling that takes any input size when ``size`` is None
+    (as keras.applications with ``pooling="avg"`` do); ``channels`` features."""
+    import keras
+
+    L = keras.layers
+    image = keras.Input((size, size, 3))
+    x = L.Conv2D(4, 3, strides=2, activation="relu", name="conv1")(image)
+    x = L.Conv2D(channels, 3, strides=2, activation="relu", name="conv2")(x)
+    x = L.GlobalAveragePooling2D(name="avg")(x)
+    return keras.Model(image, x, name="tiny_any_size")

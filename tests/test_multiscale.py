@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import registered_backbone
+from conftest import build_tiny_any_size, registered_backbone
 from kerascenes.classify.config import FitConfig, input_size_of, parse_image_size
 from kerascenes.errors import KerascenesError
 
@@ -15,16 +15,7 @@ TINY = "TestTinyAnySize"
 DIM = 6
 
 
-def _build_tiny(spec, weights, size, alpha):
-    """A small conv net that takes any input size when ``size`` is None (as keras.applications do)."""
-    import keras
-
-    L = keras.layers
-    image = keras.Input((size, size, 3))
-    x = L.Conv2D(4, 3, strides=2, activation="relu", name="conv1")(image)
-    x = L.Conv2D(DIM, 3, strides=2, activation="relu", name="conv2")(x)
-    x = L.GlobalAveragePooling2D(name="avg")(x)
-    return keras.Model(image, x, name="tiny_any_size")
+_build_tiny = build_tiny_any_size  # DIM features
 
 
 @pytest.fixture(autouse=True)
