@@ -90,11 +90,10 @@ class SpatialPyramidPooling(keras.layers.Layer):
     @staticmethod
     def _bounds(size, n: int, i: int):
         """Rows (or columns) ``[start, stop)`` of cell ``i`` of ``n`` (at least one, also on maps smaller than ``n``)."""
-        start, stop = (i * size) // n, ((i + 1) * size) // n
-        if isinstance(size, int):  # static shapes (a fixed input size): plain slices, as export targets like
-            return min(start, size - 1), max(stop, min(start, size - 1) + 1)
-        start = ops.minimum(start, size - 1)
-        return start, ops.maximum(stop, start + 1)
+        # a static size (a fixed input size) gives plain integer slices, which every export target takes
+        lower, upper = (min, max) if isinstance(size, int) else (ops.minimum, ops.maximum)
+        start = lower((i * size) // n, size - 1)
+        return start, upper(((i + 1) * size) // n, start + 1)
 
     def call(self, inputs):
         h = inputs.shape[1] if inputs.shape[1] is not None else ops.shape(inputs)[1]
