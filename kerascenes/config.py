@@ -30,6 +30,8 @@ from kerascenes.runs import RunFolder, command_for
 
 #: The one default seed of every task (``--seed``).
 DEFAULT_SEED = 0
+#: ``--tta`` of every classifier command: ``flip`` averages each image with its mirror image.
+TTA_POLICIES = ("none", "flip")
 
 T = TypeVar("T", bound="TaskConfig")
 

@@ -79,7 +79,7 @@ def test_descriptor_cache_is_reused(tmp_path, monkeypatch):
     bow = BagOfVisualWords(vocab_size=4, patch_sizes=(16,), cache_dir=str(tmp_path / "cache"), n_jobs=1)
     X1 = bow.fit_transform(images)
     files = sorted((tmp_path / "cache").rglob("*.npz"))
-    assert len(files) == len(images)
+    assert len(files) == 2 * len(images)  # each image's and its mirror image's (tta="flip")
 
     def boom(*args, **kwargs):
         raise AssertionError("descriptors were recomputed")
@@ -112,6 +112,21 @@ def test_save_and_load_without_pickle(tmp_path):
     assert (loaded.predict(images) == forest.predict(images)).all()
     with pytest.raises(KerascenesError, match="holds no bag-of-words model"):
         load_model(tmp_path)
+
+
+def test_models_saved_before_tta_load_without_it(tmp_path):
+    import json
+
+    images, y = dataset(6)
+    pipe = make_pipeline("svm-linear", encoding="fisher", vocab_size=4, patch_sizes=(16,), n_jobs=1, tta="none")
+    save_model(pipe.fit(images, y), tmp_path / "old", ["stripes", "blobs"])
+    meta_file = tmp_path / "old" / "bow_model.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["bow_params"]["tta"]  # as written before the option existed
+    meta_file.write_text(json.dumps(meta))
+    loaded, _ = load_model(tmp_path / "old")
+    assert loaded.named_steps["bow"].tta == "none"
+    np.testing.assert_allclose(loaded.decision_function(images), pipe.decision_function(images), rtol=1e-4, atol=1e-5)
 
 
 def test_histogram_kernels_refuse_negative_features():

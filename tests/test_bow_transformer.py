@@ -72,10 +72,31 @@ def test_paths_and_arrays_give_the_same_encoding(tmp_path):
 def test_vlad_and_fisher_dimensions_and_norm(encoding, dim):
     images, _ = dataset(4)
     bow = BagOfVisualWords(encoding=encoding, vocab_size=4, pca_dim=16, pyramid_levels=1,
-                           patch_sizes=(16,), step=8, n_jobs=1)
+                           patch_sizes=(16,), step=8, n_jobs=1, tta="none")
     X = bow.fit_transform(images)
     assert X.shape == (len(images), dim * 5)
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-4)
+
+
+@pytest.mark.parametrize("encoding", ["histogram", "fisher"])
+def test_flip_tta_is_the_mean_of_the_image_and_its_mirror(encoding, tmp_path):
+    images, _ = dataset(3)
+    mirrors = [np.ascontiguousarray(img[:, ::-1]) for img in images]
+    params = dict(encoding=encoding, vocab_size=4, pca_dim=16, pyramid_levels=1, patch_sizes=(16,), step=8,
+                  n_jobs=1)
+    plain = BagOfVisualWords(**params, tta="none").fit(images)
+    flip = BagOfVisualWords(**params, tta="flip", cache_dir=str(tmp_path)).fit(images)
+    np.testing.assert_allclose(flip.vocabulary_, plain.vocabulary_)  # the vocabulary sees the images alone
+    expected = (plain.transform(images) + plain.transform(mirrors)) / 2
+    assert np.abs(plain.transform(images) - plain.transform(mirrors)).max() > 1e-3  # the mirror is another image
+    np.testing.assert_allclose(flip.transform(images), expected, atol=1e-6)
+    np.testing.assert_allclose(flip.transform(mirrors), expected, atol=1e-6)  # so mirror images look alike
+    np.testing.assert_allclose(flip.fit_transform(images), expected, atol=1e-6)
+    # the mirror images' descriptors are cached apart from the images': a second pass reads both back
+    np.testing.assert_allclose(flip.transform(images), expected, atol=1e-6)
+    assert len(list(tmp_path.iterdir())) == 2
+    with pytest.raises(KerascenesError, match="Unknown tta 'rotate'"):
+        BagOfVisualWords(**params, tta="rotate").fit(images)
 
 
 def test_soft_assignment_and_matchers_agree_with_exact():

@@ -10,13 +10,13 @@ from kerascenes.bow.classifiers import CLASSIFIERS, DEFAULT_C
 from kerascenes.bow.detectors import DETECTORS
 from kerascenes.bow.encoding import DEFAULT_ENCODING, ENCODINGS, NORMALIZATIONS, encoding_default
 from kerascenes.bow.vocabulary import MATCHERS
-from kerascenes.config import DEFAULT_SEED, TaskConfig, option
+from kerascenes.config import DEFAULT_SEED, TTA_POLICIES, TaskConfig, option
 from kerascenes.errors import KerascenesError
 
 #: Options of :class:`BowConfig` that are :class:`~kerascenes.bow.BagOfVisualWords` parameters.
 TRANSFORMER_PARAMS = ("detector", "vocab_size", "encoding", "pyramid_levels", "normalization", "matcher",
                       "soft_assignment", "patch_sizes", "step", "max_side", "max_keypoints", "pca_dim",
-                      "root_sift", "spatial_coords", "vocab_samples")
+                      "root_sift", "spatial_coords", "vocab_samples", "tta")
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -74,6 +74,8 @@ class BowConfig(TaskConfig):
     root_sift: bool = option(True, "RootSIFT: square roots of L1-normalised descriptors (Hellinger distances).")
     spatial_coords: bool = option(False, "Fisher/VLAD: append each descriptor's (x, y) position after the PCA.")
     vocab_samples: int = option(100_000, "Descriptors sampled for the vocabulary.")
+    tta: str = option("flip", "Test-time augmentation: 'flip' encodes each image and its mirror image and averages "
+                              "the two encodings (training images too).", choices=TTA_POLICIES)
     # classifier
     classifier: str | None = option(None, "Classifier of the encodings.", choices=CLASSIFIERS,
                                     default_text="svm-linear for fisher/vlad, svm-intersection for histogram")

@@ -69,13 +69,16 @@ class DescriptorCache:
         os.replace(tmp, path)
 
 
-def describe_image(image: Any, spec: dict[str, Any], cache: DescriptorCache | None = None) -> tuple[np.ndarray, np.ndarray]:
+def describe_image(image: Any, spec: dict[str, Any], cache: DescriptorCache | None = None,
+                   mirror: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Descriptors and positions of one image (path or array), through the cache if given.
 
     Args:
         image: file path or array.
         spec: ``{"detector": name, "max_side": int|None, **detector params}``.
-        cache: optional :class:`DescriptorCache` for ``spec``.
+        cache: optional :class:`DescriptorCache` for ``spec`` (for ``mirror``, one of its own:
+            :func:`mirror_spec`).
+        mirror: describe the image's mirror image (flipped left to right) instead.
     """
     key = None
     if cache is not None:
@@ -83,11 +86,19 @@ def describe_image(image: Any, spec: dict[str, Any], cache: DescriptorCache | No
         hit = cache.get(key)
         if hit is not None:
             return hit
-    params = {k: v for k, v in spec.items() if k not in ("detector", "max_side")}
-    desc, pos = detectors.extract(to_gray(image, spec.get("max_side")), spec["detector"], **params)
+    params = {k: v for k, v in spec.items() if k not in ("detector", "max_side", "mirror")}
+    gray = to_gray(image, spec.get("max_side"))
+    if mirror:
+        gray = np.ascontiguousarray(gray[:, ::-1])
+    desc, pos = detectors.extract(gray, spec["detector"], **params)
     if cache is not None:
         cache.put(key, desc, pos)
     return desc, pos
+
+
+def mirror_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The cache specification of the mirror images' descriptors (stored apart from the images')."""
+    return {**spec, "mirror": True}
 
 
 def resolve_jobs(n_jobs: int | None) -> int:

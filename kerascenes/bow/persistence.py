@@ -138,7 +138,7 @@ def load_model(folder: str | os.PathLike, trust_pickle: bool = False):
 def _load_transformer(meta: dict[str, Any], arrays: dict[str, np.ndarray]):
     from kerascenes.bow.transformer import BagOfVisualWords
 
-    params = dict(meta["bow_params"])
+    params = {"tta": "none"} | dict(meta["bow_params"])  # models saved before --tta encoded the image alone
     if isinstance(params.get("patch_sizes"), list):
         params["patch_sizes"] = tuple(params["patch_sizes"])
     bow = BagOfVisualWords(**params)

@@ -18,7 +18,7 @@ from kerascenes.config import DEFAULT_SEED, TaskConfig, closest, option
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import RunFolder, default_run_name, write_json
 
-_STUDY = {"pyramid_levels": 0, "encoding": "histogram", "normalization": "l1", "root_sift": False}
+_STUDY = {"pyramid_levels": 0, "encoding": "histogram", "normalization": "l1", "root_sift": False, "tta": "none"}
 # row name -> (description, classifier, C, BagOfVisualWords parameters)
 SWEEP_ROWS: dict[str, tuple[str, str, Any, dict[str, Any]]] = {
     "sift-100": ("study: SIFT, 100 words, linear SVM", "svm-linear", "cv", {**_STUDY, "detector": "sift", "vocab_size": 100}),

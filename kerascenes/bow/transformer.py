@@ -12,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from kerascenes.bow import encoding as enc
 from kerascenes.bow.detectors import check_detector
-from kerascenes.bow.extraction import DescriptorCache, describe_image, map_images
+from kerascenes.bow.extraction import DescriptorCache, describe_image, map_images, mirror_spec
+from kerascenes.config import TTA_POLICIES
 from kerascenes.bow.vocabulary import (MATCHERS, assign_words, fit_gmm, fit_kmeans, sample_descriptors,
                                        soft_sigma_from_sample)
 from kerascenes.errors import KerascenesError
@@ -84,7 +85,8 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
 
     The defaults are those of ``kerascenes bow fit``: multi-scale dense RootSIFT, Fisher vectors of 64
     Gaussians, a 1 + 2x2 pyramid (``vocab_size`` and ``pyramid_levels`` left at ``None`` take the
-    chosen encoding's defaults from :data:`kerascenes.bow.encoding.ENCODING_DEFAULTS`).
+    chosen encoding's defaults from :data:`kerascenes.bow.encoding.ENCODING_DEFAULTS`), each image
+    encoded with its mirror image (``tta="flip"``).
 
     Args:
         detector: ``"dense-sift"``, ``"sift"``, ``"kaze"``, ``"akaze"``, ``"orb"`` or ``"fast-freak"``.
@@ -108,6 +110,9 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
             PCA (spatial augmentation, Sanchez et al. 2012), so the vocabulary models where
             things appear as well as what they look like.
         vocab_samples: descriptors sampled (seeded) from the training images for the vocabulary.
+        tta: ``"flip"``: every image's encoding is the mean of its own and its mirror image's
+            (training and new images alike; for a linear SVM the same as averaging the two
+            decisions), ``"none"``: the image's alone.
         cache_dir: folder for the descriptor cache (``None``: no cache).
         n_jobs: worker threads (``None``: all cores).
         progress: show progress bars.
@@ -119,7 +124,7 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
                  soft_assignment: bool = False, patch_sizes: Sequence[int] = (16, 24, 32), step: int = 8,
                  max_side: int | None = 300, max_keypoints: int | None = None, pca_dim: int = 64,
                  root_sift: bool = True, spatial_coords: bool = False,
-                 vocab_samples: int = 100_000, cache_dir: str | None = None, n_jobs: int | None = None,
+                 vocab_samples: int = 100_000, tta: str = "flip", cache_dir: str | None = None, n_jobs: int | None = None,
                  progress: bool = False, random_state: int | None = 0):
         self.detector = detector
         self.vocab_size = vocab_size
@@ -136,6 +141,7 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         self.root_sift = root_sift
         self.spatial_coords = spatial_coords
         self.vocab_samples = vocab_samples
+        self.tta = tta
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.progress = progress
@@ -159,6 +165,7 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         _choice("encoding", self.encoding, enc.ENCODINGS)
         _choice("normalization", self.normalization, enc.NORMALIZATIONS)
         _choice("matcher", self.matcher, MATCHERS)
+        _choice("tta", self.tta, TTA_POLICIES)
         for name, low in (("vocab_size", 1), ("pyramid_levels", 0), ("step", 1), ("vocab_samples", 1), ("pca_dim", 1)):
             value = self._param(name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -181,18 +188,24 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         return spec
 
     # -- descriptors ------------------------------------------------------------------------
-    def _describe_all(self, images: list[Any], encoder: Encoder | None, label: str) -> list[Any]:
+    def _describe_all(self, images: list[Any], encoder: Encoder | None, label: str, mirror: bool = False) -> list[Any]:
         spec = self.detector_spec()
-        cache = DescriptorCache(self.cache_dir, spec) if self.cache_dir else None
+        cache = DescriptorCache(self.cache_dir, mirror_spec(spec) if mirror else spec) if self.cache_dir else None
 
         def work(image):
-            return describe_image(image, spec, cache)
+            return describe_image(image, spec, cache, mirror)
 
         def work_encoded(image):
-            desc, pos = describe_image(image, spec, cache)
-            return encoder(desc, pos)
+            return encoder(*describe_image(image, spec, cache, mirror))
 
         return map_images(work if encoder is None else work_encoded, images, self.n_jobs, self.progress, label)
+
+    def _mirrored_mean(self, encoded: np.ndarray, images: list[Any], encoder: Encoder) -> np.ndarray:
+        """With ``tta="flip"``, the mean of ``encoded`` and the mirror images' encodings."""
+        if self.tta != "flip":
+            return encoded
+        mirrored = np.stack(self._describe_all(images, encoder, "encoding mirror images", mirror=True))
+        return ((encoded + mirrored) / 2).astype(np.float32)
 
     def descriptors(self, images: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(descriptors, positions)`` of each image (through the cache when ``cache_dir`` is set)."""
@@ -224,7 +237,8 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
             return encoder(*item)
 
         start = time.perf_counter()
-        out = np.stack(map_images(work, described, self.n_jobs, self.progress, "encoding"))
+        out = self._mirrored_mean(np.stack(map_images(work, described, self.n_jobs, self.progress, "encoding")),
+                                  images, encoder)
         self.timings_["encoding_s"] = round(time.perf_counter() - start, 2)
         return out
 
@@ -304,4 +318,5 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         images = as_image_list(images)
         if not images:
             return np.zeros((0, self.n_features_out_), np.float32)
-        return np.stack(self._describe_all(images, self.encoder(), "encoding"))
+        encoder = self.encoder()
+        return self._mirrored_mean(np.stack(self._describe_all(images, encoder, "encoding")), images, encoder)

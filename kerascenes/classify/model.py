@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
+from kerascenes.config import TTA_POLICIES
 from kerascenes.errors import KerascenesError
 
 ACTIVATIONS = ("relu", "leaky_relu", "gelu", "elu", "swish")
@@ -197,9 +198,6 @@ def unfreeze_last(backbone, n_layers: int) -> int:
         layer.trainable = trainable
         count += int(trainable and bool(layer.weights))
     return count
-
-
-TTA_POLICIES = ("none", "flip")
 
 
 def with_test_time_augmentation(model, policy: str = "flip"):
