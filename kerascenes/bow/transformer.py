@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 from kerascenes.bow import encoding as enc
 from kerascenes.bow.detectors import check_detector
 from kerascenes.bow.extraction import DescriptorCache, describe_image, map_images, mirror_spec
-from kerascenes.config import TTA_POLICIES
 from kerascenes.bow.vocabulary import (MATCHERS, assign_words, fit_gmm, fit_kmeans, sample_descriptors,
                                        soft_sigma_from_sample)
+from kerascenes.config import TTA_POLICIES
 from kerascenes.errors import KerascenesError
 
 
