@@ -86,7 +86,7 @@ def describe_image(image: Any, spec: dict[str, Any], cache: DescriptorCache | No
         hit = cache.get(key)
         if hit is not None:
             return hit
-    params = {k: v for k, v in spec.items() if k not in ("detector", "max_side", "mirror")}
+    params = {k: v for k, v in spec.items() if k not in ("detector", "max_side")}
     gray = to_gray(image, spec.get("max_side"))
     if mirror:
         gray = np.ascontiguousarray(gray[:, ::-1])
