@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -15,7 +16,7 @@ TINY = "TestTinyAnySize"
 DIM = 6
 
 
-_build_tiny = build_tiny_any_size  # DIM features
+_build_tiny = functools.partial(build_tiny_any_size, channels=DIM)
 
 
 @pytest.fixture(autouse=True)
