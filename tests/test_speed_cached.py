@@ -151,7 +151,8 @@ def test_cached_fit_gives_complete_model(image_folders, tmp_path):
         assert len(list(csv.DictReader(fh))) == 4
     assert any((run.tensorboard_dir / "train").iterdir())
     metrics = result.summary["metrics"]
-    assert metrics["feature_store"] == "memory" and metrics["feature_cache_bytes"] == (2 * 30 + 15) * POOLED * 4
+    # training: the image, its mirror image (the policy flips) and one augmented view; validation: the image
+    assert metrics["feature_store"] == "memory" and metrics["feature_cache_bytes"] == (3 * 30 + 15) * POOLED * 4
     assert not (run.path / "features").exists()
     # the saved file is an image -> class model whose predictions equal the head on cached features
     loaded = keras.models.load_model(run.path / "model.keras")

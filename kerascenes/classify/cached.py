@@ -106,12 +106,14 @@ class FeatureSet:
         labels: ``(n_images,)`` integer labels.
         path: the ``.npy`` file when the features live on disk.
         seconds: time the backbone took to compute them.
+        mirror_view: view 1 holds the mirror images' features.
     """
 
     features: np.ndarray
     labels: np.ndarray
     path: Path | None = None
     seconds: float = 0.0
+    mirror_view: bool = False
 
     @property
     def views(self) -> int:
@@ -177,11 +179,11 @@ class FeatureSet:
 def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
                      views: int = 1, augment: str = "none", seed: int = 0, path: str | Path | None = None,
                      cache_images: bool = True, desc: str = "features", show_progress: bool = True,
-                     flip: bool = False) -> FeatureSet:
+                     flip: bool = False, mirror_view: bool = False) -> FeatureSet:
     """Run the frozen backbone once per image and view.
 
-    View 0 is the image itself; views 1..K-1 are augmented with the policy ``augment``
-    (new random draws for every view).
+    View 0 is the image itself; with ``mirror_view`` view 1 is its mirror image; the ``views - 1``
+    augmented views (policy ``augment``, new random draws for every view) come last.
 
     Args:
         extractor: image -> features model (see :func:`split_classifier`).
@@ -195,9 +197,10 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
         cache_images: keep decoded images in memory between views.
         desc: progress bar label.
         flip: features of the mirror images (what flip test-time augmentation adds).
+        mirror_view: add the mirror images as one more view (view 1).
 
     Returns:
-        A :class:`FeatureSet`.
+        A :class:`FeatureSet` of ``views + mirror_view`` views.
     """
     import tensorflow as tf
 
@@ -209,22 +212,27 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
         raise KerascenesError(f"--cache-views {views} needs an augmentation policy (--augment default or strong); "
                               "without one every view is the same image.")
     n, item = len(paths), tuple(int(d) for d in extractor.output_shape[1:])
-    shape = (views, n, *item)
+    total = views + int(mirror_view)
+    shape = (total, n, *item)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = np.lib.format.open_memmap(str(path), mode="w+", dtype=np.float32, shape=shape)
     else:
         store = np.empty(shape, np.float32)
     base = image_dataset(paths, labels, image_size, batch_size, training=False, cache=cache_images)
+
+    def mirrored(ds):
+        return ds.map(lambda x, y: (tf.reverse(x, axis=[2]), y))
+
     if flip:
-        base = base.map(lambda x, y: (tf.reverse(x, axis=[2]), y))
+        base = mirrored(base)
+    # the views in order: the image, its mirror, then augmented view j (seed + j)
+    plan = [base] + ([mirrored(base)] if mirror_view else [])
+    plan += [augment_dataset(base, augment, seed=seed + j) for j in range(1, views)]
     forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
     t0 = time.perf_counter()
-    with progress(n * views, desc, enabled=show_progress and n * views > 0) as bar:
-        for view in range(views):
-            ds = base
-            if view > 0:
-                ds = augment_dataset(base, augment, seed=seed + view)
+    with progress(n * total, desc, enabled=show_progress and n * total > 0) as bar:
+        for view, ds in enumerate(plan):
             start = 0
             for images, _ in ds:
                 out = np.asarray(forward(images), np.float32).reshape(len(images), *item)
@@ -234,7 +242,7 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
     if path is not None:
         store.flush()
     return FeatureSet(store, np.asarray(labels, np.int64), Path(path) if path is not None else None,
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, mirror_view)
 
 
 @dataclass
@@ -260,18 +268,25 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
     """The training and validation features, computed once per run.
 
     With a ``folder`` they are written there (``train.npy``, ``val.npy`` and ``features.json``)
-    and read back by a resumed run instead of being computed again.
+    and read back by a resumed run instead of being computed again. With an augmentation policy
+    that flips images (``default``, ``strong``) the training images' mirror images are one more
+    view: the cached equivalent of the flips the head would get on images (and, with flip TTA,
+    the mirror features the final scores need anyway).
 
     Returns:
         ``(train FeatureSet, val FeatureSet, seconds the backbone took)``.
     """
+    from kerascenes.data.augment import flips
+
+    mirror = flips(config.augment)
     views, item = int(config.cache_views), [int(d) for d in extractor.output_shape[1:]]
     meta_file = folder / "features.json" if folder is not None else None
     if meta_file is not None and meta_file.is_file():
         meta = read_json(meta_file)
-        if meta.get("shape") == [views, len(data.train), *item]:
+        if meta.get("shape") == [views + mirror, len(data.train), *item] and bool(meta.get("mirror_view")) == mirror:
             mmap = "r" if store == "disk" else None
-            train = FeatureSet(np.load(folder / "train.npy", mmap_mode=mmap), np.asarray(data.train.labels, np.int64))
+            train = FeatureSet(np.load(folder / "train.npy", mmap_mode=mmap), np.asarray(data.train.labels, np.int64),
+                               mirror_view=mirror)
             val = FeatureSet(np.load(folder / "val.npy", mmap_mode=mmap), np.asarray(data.val.labels, np.int64))
             log.info("Reusing the cached features of the run (%s)", folder)
             return train, val, float(meta["seconds"])
@@ -279,7 +294,7 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
     train_f = extract_features(extractor, data.train.paths, data.train.labels, image_size, batch, views=views,
                                augment=config.augment, seed=config.seed,
                                path=disk / "train.npy" if disk else None, cache_images=config.cache_images,
-                               desc="caching training features", show_progress=show_progress)
+                               desc="caching training features", show_progress=show_progress, mirror_view=mirror)
     val_f = extract_features(extractor, data.val.paths, data.val.labels, image_size, batch, views=1,
                              path=disk / "val.npy" if disk else None, cache_images=False,
                              desc="caching validation features", show_progress=show_progress)
@@ -289,7 +304,8 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
         if disk is None:
             np.save(folder / "train.npy", train_f.features)
             np.save(folder / "val.npy", val_f.features)
-        write_json(meta_file, {"shape": [views, len(data.train), *item], "seconds": seconds})
+        write_json(meta_file, {"shape": [views + mirror, len(data.train), *item], "mirror_view": mirror,
+                               "seconds": seconds})
     return train_f, val_f, seconds
 
 
@@ -332,7 +348,9 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
                      metrics=["accuracy"])
     else:
         compile_head(head)
-    views = int(config.cache_views)
+    from kerascenes.data.augment import flips
+
+    views = int(config.cache_views) + flips(config.augment)
     dim = int(np.prod(extractor.output_shape[1:]))
     nbytes = estimate_feature_bytes(len(data.train), views, dim) + estimate_feature_bytes(len(data.val), 1, dim)
     store = choose_store(nbytes, config.feature_store)
@@ -359,19 +377,24 @@ def score_on_cached_features(extractor, cached: CachedFit, data, image_size: int
                              show_progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The features of the training and validation images as the saved model sees them, from the cache.
 
-    View 0 of the cache is each image itself; with ``tta="flip"`` the mirror images' features are
-    computed once here (the only backbone pass left). Valid only while the backbone's weights are
-    those the cache was made with (no fine-tuning kept).
+    View 0 of the cache is each image itself; with ``tta="flip"`` the mirror images' features come
+    from the cache where the training images' mirrors are a view, and are computed once here
+    otherwise (the validation images' always: the only backbone pass left). Valid only while the
+    backbone's weights are those the cache was made with (no fine-tuning kept).
 
     Returns:
         ``(train views, val views)``: lists of ``(n, *feature shape)`` arrays, one per TTA view.
     """
+    def mirrored(images, name):
+        return extract_features(extractor, images.paths, images.labels, image_size, batch_size, cache_images=False,
+                                desc=f"features of the mirrored {name} images", show_progress=show_progress,
+                                flip=True).features[0]
+
     train, val = [np.asarray(cached.train.features[0])], [np.asarray(cached.val.features[0])]
     if tta == "flip":
-        for views, images, name in ((train, data.train, "training"), (val, data.val, "validation")):
-            views.append(extract_features(extractor, images.paths, images.labels, image_size, batch_size,
-                                          cache_images=False, desc=f"features of the mirrored {name} images",
-                                          show_progress=show_progress, flip=True).features[0])
+        train.append(np.asarray(cached.train.features[1]) if cached.train.mirror_view
+                     else mirrored(data.train, "training"))
+        val.append(mirrored(data.val, "validation"))
     return train, val
 
 

@@ -118,7 +118,8 @@ class FitConfig(TaskConfig):
                                                "features (--no-cache-features: every image through the backbone every "
                                                "epoch).",
                                          default_text="on while the backbone is frozen, off with --mixup/--cutmix")
-    cache_views: int = option(1, "Augmented views per image cached with --cache-features (1: the image itself).")
+    cache_views: int = option(1, "Views per image cached with --cache-features (1: the image itself; with a "
+                              "policy that flips, its mirror image is cached too).")
     feature_store: str = option("auto", "Where --cache-features keeps the features (auto: memory up to 2 GB).",
                                 choices=FEATURE_STORES)
     mixed_precision: bool = option(False, "Compute in float16 (mixed_float16) where supported.")
@@ -234,9 +235,11 @@ class FitConfig(TaskConfig):
 
     @property
     def applied_augment(self) -> str:
-        """The augmentation the images really get: none when only un-augmented cached features train."""
+        """The augmentation the images really get: with one cached view, the mirror images or none."""
+        from kerascenes.data.augment import flips
+
         if self.cache_features and self.cache_views == 1 and not self.fine_tune:
-            return "none"
+            return "mirror" if flips(self.augment) else "none"
         return self.augment
 
     def hparams(self) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The training features a finished cached-feature run keeps (``train_features.npz``).
 
 A run that trained its head on cached features of a frozen backbone keeps the training images'
-features (the image's and, with flip TTA, its mirror image's), so an ensemble can refit the head
-out of fold without running the backbone again. They are tied by SHA-256 to the run's
+features (the image's and, where it trained on them or scores with flip TTA, its mirror image's), so
+an ensemble can refit the head out of fold without running the backbone again. They are tied by SHA-256 to the run's
 ``model.keras`` and to the list of image paths: for anything else they are ignored.
 """
 

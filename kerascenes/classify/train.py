@@ -361,7 +361,10 @@ class _FitSession:
         extractor, head = self.family.split(self.model)
         train, val = score_on_cached_features(extractor, self.cached, self.data, self.config.input_size,
                                               self.batch, self.config.tta, show_progress=self.verbose != 0)
-        save_run_features(self.run.path, train, self.data.train.paths)
+        kept = list(train)
+        if len(kept) == 1 and self.cached.train.mirror_view:  # the head also trained on the mirror images
+            kept.append(np.asarray(self.cached.train.features[1]))
+        save_run_features(self.run.path, kept, self.data.train.paths)
         val_views = [head_proba(head, [v], self.batch) for v in val]  # view 0: the images without TTA
         return head_proba(head, train, self.batch), np.mean(val_views, axis=0), val_views[0]
 

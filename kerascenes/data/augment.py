@@ -50,6 +50,11 @@ def check_policy(name: str) -> str:
     return name
 
 
+def flips(name: str) -> bool:
+    """Whether the policy ``name`` mirrors images (cached-feature runs then also train on the mirror images)."""
+    return _POLICIES[check_policy(name)].flip
+
+
 def augment_batch(images, seed, policy: str | Policy, backend: str = "opencv"):
     """Augment a batch ``(n, h, w, 3)`` with stateless random draws.
 

@@ -93,13 +93,34 @@ def _base_classifier(model):
     return inner[0] if any(layer.name == "tta_average" for layer in model.layers) and inner else model
 
 
+def _learning_rates(run: RunFolder, epochs: int, default: float) -> list[float]:
+    """The learning rate each of the run's first ``epochs`` epochs trained with (``history.csv``)."""
+    import csv
+
+    rates = []
+    try:
+        with open(run.path / "history.csv", newline="") as fh:
+            rates = [float(row["learning_rate"]) for row in csv.DictReader(fh)][:epochs]
+    except (OSError, KeyError, ValueError):
+        pass
+    return rates + [rates[-1] if rates else default] * (epochs - len(rates))
+
+
 def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.ndarray:
-    """A CNN member: its head refitted on its backbone's features, as the run trained it."""
+    """A CNN member: its head refitted on its backbone's features, as the run trained it.
+
+    Each fold's head trains for the run's best number of epochs at the learning rate each of
+    those epochs had (the schedule replayed from ``history.csv``), drawing one view of every
+    image per epoch as the run did: the image or, where its augmentation flips images, its
+    mirror image. (Augmented views beyond the mirror, ``--cache-views K``, are not kept; the
+    refit does without them.)
+    """
     import keras
 
-    from kerascenes.classify.cached import head_proba, split_classifier
+    from kerascenes.classify.cached import FeatureSet, head_proba, split_classifier
     from kerascenes.classify.evaluate import load_run_model, predict_proba
     from kerascenes.classify.kept_features import load_run_features
+    from kerascenes.data.augment import flips
 
     config = run.read_config()
     if config.get("family") != "keras.applications":
@@ -107,25 +128,30 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
                               "heads and bag-of-words classifiers only, for now.")
     extractor, head = split_classifier(_base_classifier(load_run_model(run)))
     size, flip = input_size_of(config["image_size"]), config.get("tta") == "flip"
+    mirrors = flips(config.get("augment") or "none")
+    wanted = 2 if flip or mirrors else 1  # views: the image, its mirror image
     kept = load_run_features(run.path, paths)  # the run's own training features, when they are these images'
-    if kept is not None and len(kept) == (2 if flip else 1) and kept.shape[2:] == tuple(extractor.output_shape[1:]):
+    if kept is not None and len(kept) >= wanted and kept.shape[2:] == tuple(extractor.output_shape[1:]):
         log.info("Reusing the training features %s kept", run.name)
-        views = list(kept)
+        views = list(kept[:wanted])
     else:
         views = [predict_proba(extractor, paths, size, 32, flip=f,
                                desc=f"features of {run.name}" + (" (mirrored)" if f else ""))
-                 for f in ((False, True) if flip else (False,))]
+                 for f in (False, True)[:wanted]]
+    train_views, test_views = (views if mirrors else views[:1]), views[:2 if flip else 1]
     summary = run.read_summary()
     epochs = int(summary["metrics"].get("best_epoch") or summary["metrics"].get("epochs_run") or config["epochs"])
+    rates = _learning_rates(run, epochs, float(config["lr"]))
+    batch = int(config["batch_size"])
     proba = np.zeros((len(paths), len(class_names(run))), np.float32)
     for k, (train_idx, test_idx) in enumerate(folds):
         keras.utils.set_random_seed(seed + k)
         fold_head = keras.models.clone_model(head)
-        fold_head.compile(optimizer=keras.optimizers.Adam(float(config["lr"])), loss="sparse_categorical_crossentropy")
-        x = np.concatenate([v[train_idx] for v in views])
-        y = np.concatenate([labels[train_idx]] * len(views))
-        fold_head.fit(x, y, epochs=epochs, batch_size=int(config["batch_size"]), verbose=0, shuffle=True)
-        proba[test_idx] = head_proba(fold_head, [v[test_idx] for v in views], int(config["batch_size"]))
+        fold_head.compile(optimizer=keras.optimizers.Adam(rates[0]), loss="sparse_categorical_crossentropy")
+        fold = FeatureSet(np.stack([v[train_idx] for v in train_views]), labels[train_idx])
+        fold_head.fit(fold.dataset(batch, training=True, seed=seed + k), epochs=epochs, verbose=0,
+                      callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, _: rates[epoch])])
+        proba[test_idx] = head_proba(fold_head, [v[test_idx] for v in test_views], batch)
     return proba
 
 
