@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -122,3 +123,21 @@ def test_combiners_learn_from_out_of_fold_probabilities():
     weights = fit_combiner("geometric", [good, noise], labels)["weights"]
     assert weights[0] > 2 * weights[1]  # the informative member counts more
     assert np.allclose(combine([good, good], equal_weights("geometric", 2)), good / good.sum(1, keepdims=True))
+
+
+def test_head_refits_replay_the_runs_learning_rates(members, tmp_path):
+    """Each fold's head trains at the rate each epoch of the run had (history.csv), padded with the last."""
+    import shutil
+
+    from kerascenes.ensemble.members import _learning_rates, open_member
+
+    run = open_member(members["logdir"] / "cnn")
+    with open(run.path / "history.csv", newline="") as fh:
+        recorded = [float(row["learning_rate"]) for row in csv.DictReader(fh)]
+    assert _learning_rates(run, 2, 0.5) == pytest.approx(recorded[:2])
+    copy = tmp_path / "copy"
+    shutil.copytree(run.path, copy)
+    (copy / "history.csv").write_text("epoch,accuracy,learning_rate,loss\n0,0.5,0.01,1.0\n1,0.6,0.005,0.9\n")
+    assert _learning_rates(open_member(copy), 4, 0.5) == [0.01, 0.005, 0.005, 0.005]
+    (copy / "history.csv").unlink()
+    assert _learning_rates(open_member(copy), 3, 0.5) == [0.5, 0.5, 0.5]  # no history: the run's --lr

@@ -117,6 +117,46 @@ def test_extract_features_views_and_disk(image_folder, tmp_path):
         extract_features(extractor, images.paths, images.labels, 32, 5, views=2, augment="none")
 
 
+def test_extract_features_mirror_view_comes_second(image_folder):
+    """``mirror_view`` adds the mirror images as view 1; the augmented views keep their random draws."""
+    from kerascenes.data.folders import load_image_folder
+
+    images = load_image_folder(image_folder)
+    extractor, _ = split_classifier(_tiny_classifier())
+    args = (extractor, images.paths, images.labels, 32, 5)
+    plain = extract_features(*args, views=2, augment="strong", seed=1)
+    both = extract_features(*args, views=2, augment="strong", seed=1, mirror_view=True)
+    mirror = extract_features(*args, flip=True)
+    assert both.features.shape == (3, len(images), DIM) and both.mirror_view and not plain.mirror_view
+    np.testing.assert_allclose(both.features[0], plain.features[0], atol=1e-5)
+    np.testing.assert_allclose(both.features[1], mirror.features[0], atol=1e-5)
+    np.testing.assert_allclose(both.features[2], plain.features[1], atol=1e-5)
+    assert np.abs(both.features[1] - both.features[0]).max() > 1e-3  # the tiny images are not symmetric
+
+
+def test_cached_run_trains_on_the_mirror_images_where_the_policy_flips(image_folders, tmp_path):
+    from kerascenes.classify import fit_classifier
+    from kerascenes.classify.kept_features import load_run_features
+    from kerascenes.data.folders import load_image_folder
+
+    train, val = image_folders
+    images = load_image_folder(train)
+    flipped = fit_classifier(_config(train, val, tmp_path, name="flips", cache_features=True, augment="default",
+                                     epochs=2, patience=0), verbose=0)
+    metrics = flipped.summary["metrics"]
+    assert metrics["feature_cache_bytes"] == (2 * len(images) + len(load_image_folder(val))) * POOLED * 4
+    assert flipped.summary["hparams"]["augment"] == "mirror"
+    kept = load_run_features(flipped.run.path, images.paths)  # kept for ensembles although --tta none
+    extractor, _ = split_classifier(flipped.model)
+    mirror = extract_features(extractor, images.paths, images.labels, 32, 8, flip=True)
+    assert kept.shape == (2, len(images), POOLED)
+    np.testing.assert_allclose(kept[1], mirror.features[0], atol=1e-5)
+    plain = fit_classifier(_config(train, val, tmp_path, name="plain", cache_features=True, epochs=2, patience=0),
+                           verbose=0)
+    assert plain.summary["hparams"]["augment"] == "none"
+    assert load_run_features(plain.run.path, images.paths).shape == (1, len(images), POOLED)
+
+
 def test_feature_dataset_draws_one_view_per_image_each_epoch():
     feats = np.stack([np.full((6, 2), v, np.float32) + np.arange(6, dtype=np.float32)[:, None] * 10
                       for v in range(3)])

@@ -149,7 +149,7 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
         fold_head = keras.models.clone_model(head)
         fold_head.compile(optimizer=keras.optimizers.Adam(rates[0]), loss="sparse_categorical_crossentropy")
         fold = FeatureSet(np.stack([v[train_idx] for v in train_views]), labels[train_idx])
-        fold_head.fit(fold.dataset(batch, training=True, seed=seed + k), epochs=epochs, verbose=0,
+        fold_head.fit(fold.dataset(batch, training=True, seed=seed + k), epochs=epochs, verbose=0, shuffle=False,
                       callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, _: rates[epoch])])
         proba[test_idx] = head_proba(fold_head, [v[test_idx] for v in test_views], batch)
     return proba
