@@ -141,3 +141,44 @@ def test_head_refits_replay_the_runs_learning_rates(members, tmp_path):
     assert _learning_rates(open_member(copy), 4, 0.5) == [0.01, 0.005, 0.005, 0.005]
     (copy / "history.csv").unlink()
     assert _learning_rates(open_member(copy), 3, 0.5) == [0.5, 0.5, 0.5]  # no history: the run's --lr
+
+
+def test_members_keep_their_validation_probabilities_for_the_ensemble(members, tmp_path):
+    """Each member keeps what it predicted for its validation images; the ensemble reuses it, and it is
+    what the member's predictor says; anything else than those images and that model is not reused."""
+    import shutil
+
+    from conftest import write_image_folder
+    from kerascenes.data.folders import load_image_folder
+    from kerascenes.ensemble.members import open_member
+    from kerascenes.inference import load_predictor, predict_in_chunks
+    from kerascenes.kept_predictions import VAL_PROBA_FILE, load_val_proba
+
+    paths = load_image_folder(members["val"]).paths
+    for name in ("cnn", "bow"):
+        run = open_member(members["logdir"] / name)
+        kept = load_val_proba(run.path, run.kind, paths)
+        assert kept is not None and kept.shape == (len(paths), 3)
+        fresh = predict_in_chunks(load_predictor(run, progress=False), paths, progress=False)
+        np.testing.assert_allclose(kept, fresh, atol=1e-4)
+        assert load_val_proba(run.path, run.kind, paths[::-1]) is None  # other order
+        assert load_val_proba(run.path, run.kind, paths[:-1]) is None  # other images
+        copy = tmp_path / name
+        shutil.copytree(run.path, copy)
+        model = copy / ("model.keras" if name == "cnn" else "bow_model.npz")
+        model.write_bytes(model.read_bytes() + b"\0")
+        assert load_val_proba(copy, run.kind, paths) is None  # another model
+        (copy / VAL_PROBA_FILE).write_bytes(b"damaged")
+        assert load_val_proba(copy, run.kind, paths) is None
+    # an ensemble reported on other images predicts them through its members
+    other = write_image_folder(tmp_path / "other", per_class=2, seed=5)
+    result, output = invoke("ensemble", members["logdir"] / "cnn", members["logdir"] / "bow", "--folds", "3",
+                            "--val-data", other, "--logdir", members["logdir"], "--name", "fused-other", "-q")
+    assert result.exit_code == 0, output
+    summary = json.loads((members["logdir"] / "fused-other" / "summary.json").read_text())
+    labels = load_image_folder(other).labels
+    for name in ("cnn", "bow"):
+        proba = predict_in_chunks(load_predictor(open_member(members["logdir"] / name), progress=False),
+                                  load_image_folder(other).paths, progress=False)
+        assert summary["metrics"][f"val_accuracy_{name}"] == pytest.approx(float((proba.argmax(1) == labels).mean()),
+                                                                         abs=1e-4)

@@ -148,6 +148,7 @@ def _fit_classifier(pipe, X: np.ndarray, y: np.ndarray, config: BowConfig, timin
 
 def _validate(run: RunFolder, pipe, val, class_names: Sequence[str], timings: dict[str, float]) -> dict[str, Any]:
     """Validation reports (files, TensorBoard image) and metrics."""
+    from kerascenes.kept_predictions import keep_val_proba
     from kerascenes.reports import write_classification_report
     from kerascenes.tboard import log_confusion_matrix
 
@@ -156,6 +157,7 @@ def _validate(run: RunFolder, pipe, val, class_names: Sequence[str], timings: di
     timings["validation_s"] = round(time.perf_counter() - start, 2)
     report = write_classification_report(run.path, val.labels, proba.argmax(1), class_names, proba=proba,
                                          paths=val.paths)
+    keep_val_proba(run.path, "bow", proba, val.paths)
     log_confusion_matrix(run.tensorboard_dir / "validation", np.asarray(report["confusion_matrix"]), class_names)
     return {"val_accuracy": report["accuracy"], "val_macro_f1": report["macro_f1"], "n_val": len(val)}
 

@@ -89,6 +89,7 @@ def write_run_evaluation(run: RunFolder, model, data, image_size: int, batch_siz
         scores: ``(train probabilities, val probabilities, val probabilities without TTA)`` when
             they are already known (from a cached run's features); else ``model`` computes them.
     """
+    from kerascenes.kept_predictions import keep_val_proba
     from kerascenes.plots import plot_history
     from kerascenes.reports import write_classification_report
     from kerascenes.tboard import log_confusion_matrix, log_image
@@ -101,6 +102,7 @@ def write_run_evaluation(run: RunFolder, model, data, image_size: int, batch_siz
     train_acc = float((train_proba.argmax(1) == data.train.labels).mean())
     report = write_classification_report(run.path, data.val.labels, val_proba.argmax(1), data.class_names,
                                          proba=val_proba, paths=data.val.paths)
+    keep_val_proba(run.path, "classifier", val_proba, data.val.paths)  # what ensembles report on
     mistakes = write_mistakes_gallery(run.path / "mistakes.png", data.val, val_proba, image_size)
     if history:
         plot_history(history, run.path / "curves.png", title=run.name, stage_boundaries=stage_boundaries)

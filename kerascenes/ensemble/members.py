@@ -9,7 +9,6 @@ member refits that part on k-1 folds of the training images and predicts the k-t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,12 +17,10 @@ import numpy as np
 
 from kerascenes.classify.config import input_size_of
 from kerascenes.errors import KerascenesError
+from kerascenes.kept_predictions import MODEL_FILES, model_digest
 from kerascenes.runs import RunFolder
 
 log = logging.getLogger("kerascenes")
-
-#: kind -> the files whose bytes make a member's predictions (checked before every use).
-MODEL_FILES = {"classifier": ("model.keras",), "bow": ("bow_model.json", "bow_model.npz")}
 
 
 def open_member(path: str | Path) -> RunFolder:
@@ -49,15 +46,12 @@ def shared_option(members: Sequence[str], key: str, required: bool = True) -> st
 
 def checksum(run: RunFolder) -> str:
     """SHA-256 of a member's model files (what its predictions depend on)."""
-    digest = hashlib.sha256()
-    for name in MODEL_FILES[run.kind]:
-        path = run.path / name
-        if not path.is_file():
-            raise KerascenesError(f"Ensemble member {run.path} has no {name}; it was changed or removed. Restore it "
-                                  "or build the ensemble again.")
-        digest.update(name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    digest = model_digest(run.path, run.kind)
+    if digest is None:
+        missing = next(name for name in MODEL_FILES[run.kind] if not (run.path / name).is_file())
+        raise KerascenesError(f"Ensemble member {run.path} has no {missing}; it was changed or removed. Restore it "
+                              "or build the ensemble again.")
+    return digest
 
 
 def class_names(run: RunFolder) -> list[str]:

@@ -109,11 +109,17 @@ def _report(run: RunFolder, val, names: Sequence[str], progress: bool) -> dict[s
     """The validation reports of the ensemble, its members and the equal-weight baseline."""
     from kerascenes.classify.evaluate import write_mistakes_gallery
     from kerascenes.inference import predict_in_chunks
+    from kerascenes.kept_predictions import load_val_proba
     from kerascenes.reports import write_classification_report
     from kerascenes.tboard import log_confusion_matrix
 
     predictor = EnsemblePredictor.load(run)
-    probas = [predict_in_chunks(p, val.paths, progress=progress) for p in predictor.members]
+    probas = []
+    for member, member_run in zip(predictor.members, predictor.member_runs):
+        kept = load_val_proba(member_run.path, member_run.kind, val.paths)  # the member's own val scores
+        if kept is not None:
+            log.info("Reusing the validation probabilities %s kept", member_run.name)
+        probas.append(kept if kept is not None else predict_in_chunks(member, val.paths, progress=progress))
     proba = combine(probas, predictor.params)
     report = write_classification_report(run.path, val.labels, proba.argmax(1), names, proba=proba, paths=val.paths)
     write_mistakes_gallery(run.path / "mistakes.png", val, proba, 160)
