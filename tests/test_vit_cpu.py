@@ -58,7 +58,7 @@ def test_a_local_vit_preset_trains_on_cached_features_then_fine_tunes(data, tmp_
     run = tmp_path / "logs" / "cached"
     config, summary = options(run), json.loads((run / "summary.json").read_text())
     assert config["cache_features"] is True and config["tta"] == "none" and config["image_size"] == 32
-    assert summary["metrics"]["feature_cache_bytes"] == (24 + 12) * 32 * 4  # one class token per image
+    assert summary["metrics"]["feature_cache_bytes"] == (2 * 24 + 12) * 32 * 4  # one class token per image (and mirror)
     assert summary["metrics"]["epochs_run"] == 3  # 2 on cached features, 1 fine-tuning on images
     result, output = invoke("evaluate", run, "--data", val, "--json")
     assert result.exit_code == 0, output
@@ -75,7 +75,7 @@ def test_the_hybrid_vit_trains_on_cached_stem_feature_maps(data, stem_weights, t
     config, summary = options(run), json.loads((run / "summary.json").read_text())
     assert config["stem"] == "MobileNet" and config["cache_features"] is True and config["tta"] == "flip"
     # cached: the stem's 2x2x256 feature map of each image, not a pooled vector
-    assert summary["metrics"]["feature_cache_bytes"] == (24 + 12) * 2 * 2 * 256 * 4
+    assert summary["metrics"]["feature_cache_bytes"] == (2 * 24 + 12) * 2 * 2 * 256 * 4  # training images: + mirrors
     assert summary["metrics"]["trainable_params"] < summary["metrics"]["params"]  # the stem stayed frozen
     image = sorted((val / "beta").iterdir())[0]
     result, output = invoke("predict", run, image, "--json")
