@@ -9,6 +9,7 @@ anything else (a changed model, other images or another order, a damaged file) t
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -31,15 +32,16 @@ def model_digest(run_dir: str | Path, kind: str) -> str | None:
     return digest.hexdigest()
 
 
-def _paths_digest(paths: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(str(p) for p in paths).encode()).hexdigest()
+def paths_digest(paths: Sequence[str]) -> str:
+    """SHA-256 of a list of images, by absolute path (a relative path means the same file from anywhere)."""
+    return hashlib.sha256("\n".join(os.path.abspath(str(p)) for p in paths).encode()).hexdigest()
 
 
 def keep_val_proba(run_dir: str | Path, kind: str, proba: np.ndarray, paths: Sequence[str]) -> Path:
     """Keep a finished run's ``(n, classes)`` validation probabilities, tied to its model and images."""
     target = Path(run_dir) / VAL_PROBA_FILE
     np.savez(target, proba=np.asarray(proba, np.float32), model_sha256=model_digest(run_dir, kind) or "",
-             paths_sha256=_paths_digest(paths))
+             paths_sha256=paths_digest(paths))
     return target
 
 
@@ -48,7 +50,7 @@ def load_val_proba(run_dir: str | Path, kind: str, paths: Sequence[str]) -> np.n
     try:
         with np.load(Path(run_dir) / VAL_PROBA_FILE, allow_pickle=False) as f:
             proba = np.asarray(f["proba"], np.float32)
-            if (str(f["paths_sha256"]) != _paths_digest(paths) or len(proba) != len(paths)
+            if (str(f["paths_sha256"]) != paths_digest(paths) or len(proba) != len(paths)
                     or str(f["model_sha256"]) != (model_digest(run_dir, kind) or "-")):
                 return None
             return proba

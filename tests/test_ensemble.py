@@ -182,3 +182,26 @@ def test_members_keep_their_validation_probabilities_for_the_ensemble(members, t
                                   load_image_folder(other).paths, progress=False)
         assert summary["metrics"][f"val_accuracy_{name}"] == pytest.approx(float((proba.argmax(1) == labels).mean()),
                                                                          abs=1e-4)
+
+
+def test_the_ensemble_reports_with_the_probabilities_its_members_kept(members, tmp_path):
+    """Kept validation probabilities are what the ensemble reports with (no second prediction)."""
+    import shutil
+
+    from kerascenes.data.folders import load_image_folder
+    from kerascenes.kept_predictions import keep_val_proba
+
+    logdir = tmp_path / "logs"
+    for name in ("cnn", "bow"):
+        shutil.copytree(members["logdir"] / name, logdir / name)
+    val = load_image_folder(members["val"])
+    wrong = np.zeros((len(val), 3), np.float32)
+    wrong[np.arange(len(val)), (np.asarray(val.labels) + 1) % 3] = 1.0  # every image a mistake
+    keep_val_proba(logdir / "cnn", "classifier", wrong, val.paths)
+    result, output = invoke("ensemble", logdir / "cnn", logdir / "bow", "--folds", "3", "--logdir", logdir,
+                            "--name", "fused", "-q")
+    assert result.exit_code == 0, output
+    metrics = json.loads((logdir / "fused" / "summary.json").read_text())["metrics"]
+    assert metrics["val_accuracy_cnn"] == 0.0
+    bow_val = json.loads((logdir / "bow" / "summary.json").read_text())["metrics"]["val_accuracy"]
+    assert metrics["val_accuracy_bow"] == pytest.approx(bow_val, abs=1e-3)

@@ -2,8 +2,9 @@
 
 While the backbone is frozen and runs in inference mode, its output for an image never
 changes, so recomputing it every epoch wastes almost all of the time. Here the backbone
-runs once per image (and once per augmented view, ``--cache-views K``), the features are
-kept in memory or in a ``.npy`` file, and the head is trained on them.
+runs once per image (once more for its mirror image where the augmentation policy flips, and
+once per augmented view, ``--cache-views K``), the features are kept in memory or in a ``.npy``
+file, and the head is trained on them, one view of each image per epoch.
 
 The head that is trained is not a copy: :func:`split_classifier` rebuilds the classifier
 as two functional models, ``extractor`` (image -> features) and ``head`` (features ->
@@ -190,8 +191,8 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
         paths, labels: the images.
         image_size: square input size.
         batch_size: images per forward pass.
-        views: number of views per image (``--cache-views``).
-        augment: augmentation policy of views 1..K-1.
+        views: the image and its ``views - 1`` augmented views (``--cache-views``).
+        augment: augmentation policy of the augmented views.
         seed: augmentation seed.
         path: a ``.npy`` file to hold the features (memory-mapped); ``None`` keeps them in memory.
         cache_images: keep decoded images in memory between views.
@@ -208,6 +209,8 @@ def extract_features(extractor, paths: Sequence[str], labels: Sequence[int], ima
     from kerascenes.data.pipeline import image_dataset
     from kerascenes.progress import progress
 
+    if flip and mirror_view:
+        raise ValueError("flip=True already mirrors every view; mirror_view would add the plain images")
     if views > 1 and augment == "none":
         raise KerascenesError(f"--cache-views {views} needs an augmentation policy (--augment default or strong); "
                               "without one every view is the same image.")

@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from kerascenes.kept_predictions import paths_digest
+
 #: The training images' features a finished cached run keeps (what ensembles refit its head on).
 RUN_FEATURES_FILE = "train_features.npz"
 
@@ -27,7 +29,7 @@ def save_run_features(run_dir: str | Path, views: Sequence[np.ndarray], paths: S
     run_dir = Path(run_dir)
     target = run_dir / RUN_FEATURES_FILE
     np.savez(target, views=np.stack([np.asarray(v, np.float32) for v in views]),
-             model_sha256=_digest((run_dir / "model.keras").read_bytes()), paths_sha256=_digest("\n".join(paths)))
+             model_sha256=_digest((run_dir / "model.keras").read_bytes()), paths_sha256=paths_digest(paths))
     return target
 
 
@@ -41,7 +43,7 @@ def load_run_features(run_dir: str | Path, paths: Sequence[str]) -> np.ndarray |
     run_dir = Path(run_dir)
     try:
         with np.load(run_dir / RUN_FEATURES_FILE, allow_pickle=False) as f:
-            if (str(f["paths_sha256"]) != _digest("\n".join(paths))
+            if (str(f["paths_sha256"]) != paths_digest(paths)
                     or str(f["model_sha256"]) != _digest((run_dir / "model.keras").read_bytes())):
                 return None
             return np.asarray(f["views"], np.float32)

@@ -350,8 +350,9 @@ class _FitSession:
     def _scores_from_cache(self):
         """The final scores from the cached features, while the backbone is the one they were made with.
 
-        Saves the backbone passes over images whose features are cached (all but the mirror
-        images of flip TTA), and keeps the training features for ensembles (``train_features.npz``).
+        Saves the backbone passes over images whose features are cached (all but the validation
+        images' mirrors for flip TTA), and keeps the training features, the images' and their mirror
+        images' where those were cached or scored, for ensembles (``train_features.npz``).
         """
         from kerascenes.classify.cached import head_proba, score_on_cached_features
         from kerascenes.classify.kept_features import save_run_features

@@ -106,8 +106,10 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
     Each fold's head trains for the run's best number of epochs at the learning rate each of
     those epochs had (the schedule replayed from ``history.csv``), drawing one view of every
     image per epoch as the run did: the image or, where its augmentation flips images, its
-    mirror image. (Augmented views beyond the mirror, ``--cache-views K``, are not kept; the
-    refit does without them.)
+    mirror image. It is an approximation where the run did more: augmented views beyond the
+    mirror (``--cache-views K``, or runs trained on images) are not kept, label smoothing and
+    class weights are not replayed, and a fine-tuned run's head refits on its fine-tuned
+    features at the recorded rates of all its epochs up to the best.
     """
     import keras
 
