@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import registered_backbone
-from kerascenes.classify.cached import (
-    FeatureSet,
-    choose_store,
-    estimate_feature_bytes,
-    extract_features,
-    format_bytes,
-    split_classifier,
-)
+from kerascenes.classify.cached import extract_features, split_classifier
+from kerascenes.classify.feature_store import FeatureSet, choose_store, estimate_feature_bytes, format_bytes
 from kerascenes.errors import KerascenesError
 
 

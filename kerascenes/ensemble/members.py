@@ -113,8 +113,9 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
     """
     import keras
 
-    from kerascenes.classify.cached import FeatureSet, head_proba, split_classifier
+    from kerascenes.classify.cached import head_proba, split_classifier
     from kerascenes.classify.evaluate import load_run_model, predict_proba
+    from kerascenes.classify.feature_store import FeatureSet
     from kerascenes.classify.kept_features import load_run_features
     from kerascenes.data.augment import flips
 
