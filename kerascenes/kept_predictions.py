@@ -3,7 +3,8 @@
 A classifier or bag-of-words run scores its validation images once, at its end. It keeps those
 probabilities tied by SHA-256 to its model files and to the list of image paths, so an ensemble
 reporting on the same images reuses them instead of running every member over them again. For
-anything else (a changed model, other images or another order, a damaged file) they are ignored.
+anything else (a changed model, other images or another order, an image changed in place, a damaged
+file) they are ignored.
 """
 
 from __future__ import annotations
@@ -32,9 +33,19 @@ def model_digest(run_dir: str | Path, kind: str) -> str | None:
     return digest.hexdigest()
 
 
+def _file_key(path: str) -> str:
+    """An image's absolute path, size and modification time: a file changed in place is another image."""
+    path = os.path.abspath(str(path))
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return f"{path}\tmissing"
+    return f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}"
+
+
 def paths_digest(paths: Sequence[str]) -> str:
-    """SHA-256 of a list of images, by absolute path (a relative path means the same file from anywhere)."""
-    return hashlib.sha256("\n".join(os.path.abspath(str(p)) for p in paths).encode()).hexdigest()
+    """SHA-256 of a list of images (each by absolute path, size and modification time), in order."""
+    return hashlib.sha256("\n".join(_file_key(p) for p in paths).encode()).hexdigest()
 
 
 def keep_val_proba(run_dir: str | Path, kind: str, proba: np.ndarray, paths: Sequence[str]) -> Path:

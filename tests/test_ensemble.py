@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,7 +153,7 @@ def test_members_keep_their_validation_probabilities_for_the_ensemble(members, t
     from kerascenes.data.folders import load_image_folder
     from kerascenes.ensemble.members import open_member
     from kerascenes.inference import load_predictor, predict_in_chunks
-    from kerascenes.kept_predictions import VAL_PROBA_FILE, load_val_proba
+    from kerascenes.kept_predictions import VAL_PROBA_FILE, keep_val_proba, load_val_proba
 
     paths = load_image_folder(members["val"]).paths
     for name in ("cnn", "bow"):
@@ -170,6 +171,14 @@ def test_members_keep_their_validation_probabilities_for_the_ensemble(members, t
         assert load_val_proba(copy, run.kind, paths) is None  # another model
         (copy / VAL_PROBA_FILE).write_bytes(b"damaged")
         assert load_val_proba(copy, run.kind, paths) is None
+    # an image changed in place is another image (copies, so the fixture's files stay as they are)
+    shutil.copytree(members["val"], tmp_path / "val-copy")
+    bow_copy = shutil.copytree(members["logdir"] / "bow", tmp_path / "bow-copy")
+    copied = load_image_folder(tmp_path / "val-copy").paths
+    keep_val_proba(bow_copy, "bow", np.full((len(copied), 3), 1 / 3, np.float32), copied)
+    assert load_val_proba(bow_copy, "bow", copied) is not None
+    Path(copied[0]).write_bytes(Path(copied[0]).read_bytes() + b"\0")
+    assert load_val_proba(bow_copy, "bow", copied) is None
     # an ensemble reported on other images predicts them through its members
     other = write_image_folder(tmp_path / "other", per_class=2, seed=5)
     result, output = invoke("ensemble", members["logdir"] / "cnn", members["logdir"] / "bow", "--folds", "3",
