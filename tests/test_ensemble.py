@@ -214,3 +214,35 @@ def test_the_ensemble_reports_with_the_probabilities_its_members_kept(members, t
     assert metrics["val_accuracy_cnn"] == 0.0
     bow_val = json.loads((logdir / "bow" / "summary.json").read_text())["metrics"]["val_accuracy"]
     assert metrics["val_accuracy_bow"] == pytest.approx(bow_val, abs=1e-3)
+
+
+def test_head_refits_train_at_the_recorded_rates(members, tmp_path):
+    """Each epoch of a fold's refit trains at the rate history.csv records for it (not the first rate)."""
+    import shutil
+
+    from sklearn.model_selection import StratifiedKFold
+
+    from kerascenes.data.folders import load_image_folder
+    from kerascenes.ensemble.members import open_member, out_of_fold
+
+    images = load_image_folder(members["train"])
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(images.paths, images.labels))
+    copy = shutil.copytree(members["logdir"] / "cnn", tmp_path / "cnn")
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["metrics"]["best_epoch"] = 2  # both epochs of the fixture's run
+    (copy / "summary.json").write_text(json.dumps(summary))
+    with open(copy / "history.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2
+
+    def refit(rates):
+        with open(copy / "history.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows([{**row, "learning_rate": rate} for row, rate in zip(rows, rates)])
+        return out_of_fold(open_member(copy), images.paths, images.labels, folds, seed=0)
+
+    both = refit([0.01, 0.01])
+    np.testing.assert_allclose(refit([0.01, 0.01]), both, atol=1e-6)  # deterministic
+    first_only = refit([0.01, 0.0])  # the second epoch changes nothing
+    assert np.abs(both - first_only).max() > 1e-4
