@@ -188,18 +188,16 @@ def check_predictions_out(out: str | Path) -> Path:
 
 def write_predictions_csv(out: str | Path, results: Sequence[dict[str, Any]]) -> Path:
     """Write ``file, predicted, top1, top1_prob, ...`` (one row per image) atomically (temp file + rename)."""
-    import os
-
     from kerascenes.reports import write_csv
+    from kerascenes.runs import replacing
 
     out = Path(out)
     k = max((len(r["top"]) for r in results), default=0)
     header = ["file", "predicted"] + [f"top{i}{suffix}" for i in range(1, k + 1) for suffix in ("", "_prob")]
     rows = [[r["file"], r["predicted"], *[v for t in r["top"] for v in (t["class"], t["probability"])]]
             for r in results]
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    write_csv(tmp, header, rows)
-    os.replace(tmp, out)
+    with replacing(out) as tmp:
+        write_csv(tmp, header, rows)
     return out
 
 

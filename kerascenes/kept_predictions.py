@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from kerascenes.runs import save_npz
+
 #: run kind -> the files whose bytes make its predictions.
 MODEL_FILES = {"classifier": ("model.keras",), "bow": ("bow_model.json", "bow_model.npz")}
 VAL_PROBA_FILE = "val_proba.npz"
@@ -51,7 +53,7 @@ def paths_digest(paths: Sequence[str]) -> str:
 def keep_val_proba(run_dir: str | Path, kind: str, proba: np.ndarray, paths: Sequence[str]) -> Path:
     """Keep a finished run's ``(n, classes)`` validation probabilities, tied to its model and images."""
     target = Path(run_dir) / VAL_PROBA_FILE
-    np.savez(target, proba=np.asarray(proba, np.float32), model_sha256=model_digest(run_dir, kind) or "",
+    save_npz(target, proba=np.asarray(proba, np.float32), model_sha256=model_digest(run_dir, kind) or "",
              paths_sha256=paths_digest(paths))
     return target
 

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -124,12 +125,40 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
 
 
-def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON atomically (temp file + rename)."""
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` when the block ends.
+
+    If the block fails in any way (Ctrl-C included) the temporary file is removed and ``path``
+    is left as it was, so a reader never sees a half-written file and nothing is left behind.
+    The temporary name keeps ``path``'s suffix (``.tmp-<pid>-<random>-model.npz``): writers that pick
+    the format from the suffix (Keras, NumPy) write the same file.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
+    """``numpy.savez`` atomically (see :func:`replacing`)."""
+    import numpy as np
+
+    path = Path(path)
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+def write_json(path: str | os.PathLike, data: Any) -> Path:
+    """Write ``data`` as indented JSON atomically (see :func:`replacing`)."""
+    path = Path(path)
+    text = json.dumps(data, indent=2, default=_json_default, sort_keys=False) + "\n"
+    with replacing(path) as tmp:
+        tmp.write_text(text)
     return path
 
 

@@ -60,3 +60,46 @@ def test_two_processes_writing_at_once_lose_no_rows(tmp_path):
     rows = read_workbook(tmp_path / WORKBOOK_NAME)["classifiers"]
     assert sorted(r["run"] for r in rows) == sorted([f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)])
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_a_write_stopped_half_way_leaves_the_old_file_and_no_temporary_file(tmp_path, monkeypatch):
+    import numpy as np
+
+    from kerascenes.runs import read_json, save_npz, write_json
+
+    target = tmp_path / "state.json"
+    write_json(target, {"epoch": 1})
+    arrays = tmp_path / "model.npz"
+    save_npz(arrays, a=np.arange(3))
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # Ctrl-C half-way through each write
+    monkeypatch.setattr("pathlib.Path.write_text", lambda self, text: (open(self, "w").write(text[:5]), ctrl_c()))
+    with pytest.raises(KeyboardInterrupt):
+        write_json(target, {"epoch": 2})
+    monkeypatch.setattr(np, "savez", lambda fh, **kw: (fh.write(b"PK half"), ctrl_c()))
+    with pytest.raises(KeyboardInterrupt):
+        save_npz(arrays, a=np.zeros(3))
+    monkeypatch.undo()
+    assert read_json(target) == {"epoch": 1}
+    with np.load(arrays) as data:
+        assert data["a"].tolist() == [0, 1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "state.json"]
+
+
+def test_an_interrupted_checkpoint_keeps_only_the_epoch_its_state_points_at(tmp_path):
+    import keras
+
+    from kerascenes.classify.checkpoint import Checkpoint
+
+    run = RunFolder.create(tmp_path, "r", "classifier", {})
+    checkpoint = Checkpoint(run)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    for name in ("epoch-002", "epoch-003"):
+        checkpoint.save_weights(model, f"{name}/model.npz")
+    checkpoint.write_state({"phase": "frozen", "folder": "epoch-002", "epochs_done": 2})
+    checkpoint.tidy()
+    assert sorted(p.name for p in checkpoint.folder.iterdir()) == ["epoch-002", "state.json"]
+    checkpoint.load_weights(model, "epoch-002/model.npz")

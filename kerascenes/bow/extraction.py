@@ -20,6 +20,7 @@ import numpy as np
 
 from kerascenes.bow import detectors
 from kerascenes.bow.images import to_gray
+from kerascenes.runs import save_npz
 
 CACHE_VERSION = 1
 
@@ -64,9 +65,7 @@ class DescriptorCache:
     def put(self, key: str, descriptors: np.ndarray, positions: np.ndarray) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{id(descriptors)}.tmp.npz")
-        np.savez(tmp, descriptors=descriptors, positions=positions)
-        os.replace(tmp, path)
+        save_npz(path, descriptors=descriptors, positions=positions)
 
 
 def describe_image(image: Any, spec: dict[str, Any], cache: DescriptorCache | None = None,

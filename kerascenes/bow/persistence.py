@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kerascenes.errors import KerascenesError, reading
+from kerascenes.runs import save_npz, write_json
 
 FORMAT = "kerascenes-bow"
 VERSION = 1
@@ -48,12 +49,8 @@ def save_transformer_state(bow, path: str | os.PathLike) -> Path:
     """The learned state of a fitted :class:`BagOfVisualWords` (vocabulary, PCA, GMM) as one ``.npz``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **{k: np.asarray(getattr(bow, k)) for k in _BOW_STATE},
-                 scalars=np.asarray(json.dumps(_scalar_state(bow))))
-    tmp.replace(path)
-    return path
+    return save_npz(path, **{k: np.asarray(getattr(bow, k)) for k in _BOW_STATE},
+                    scalars=np.asarray(json.dumps(_scalar_state(bow))))
 
 
 def load_transformer_state(bow, path: str | os.PathLike) -> None:
@@ -103,8 +100,8 @@ def save_model(pipeline, folder: str | os.PathLike, class_names: Sequence[str],
         arrays.update({f"svm.{k}": np.asarray(getattr(core, k)) for k in _SVM_STATE})
         meta["svm_params"] = core.get_params()
         meta["svm_state"] = {"gamma_": float(core.gamma_), "n_features_in_": int(core.n_features_in_)}
-    np.savez(folder / NPZ_FILE, **arrays)
-    (folder / JSON_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    save_npz(folder / NPZ_FILE, **arrays)
+    write_json(folder / JSON_FILE, meta)
     return folder / JSON_FILE
 
 

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from kerascenes.errors import KerascenesError
-from kerascenes.runs import RunFolder, read_json, write_json
+from kerascenes.runs import RunFolder, read_json, save_npz, write_json
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
@@ -80,10 +80,14 @@ class Checkpoint:
         """Save ``model``'s weights (every variable, optimizer excluded) as ``name`` atomically."""
         target = self.folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{target.name}")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **_arrays(v.numpy() for v in model.weights))
-        tmp.replace(target)
+        save_npz(target, **_arrays(v.numpy() for v in model.weights))
+
+    def tidy(self) -> None:
+        """Remove what an interrupted epoch left half-written: epoch folders the state does not point at."""
+        state = self.state() or {}
+        for folder in self.folder.glob("epoch-*"):
+            if folder.name != state.get("folder"):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def remove(self) -> None:
         """Delete the checkpoint (a completed run needs it no more)."""
@@ -148,9 +152,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         folder = self.checkpoint.path(name)
         folder.mkdir(parents=True, exist_ok=True)
         self.checkpoint.save_weights(self.full_model, f"{name}/model.npz")
-        np.savez(folder / "optimizer.npz", **_arrays(v.numpy() for v in self.model.optimizer.variables))
+        save_npz(folder / "optimizer.npz", **_arrays(v.numpy() for v in self.model.optimizer.variables))
         if self.early.best_weights is not None:
-            np.savez(folder / "best.npz", **_arrays(self.early.best_weights))
+            save_npz(folder / "best.npz", **_arrays(self.early.best_weights))
         state = {"phase": self.phase, "folder": name, "epochs_done": epoch + 1, "history": self.history,
                  "wall_time_s": self.elapsed(),
                  **{key: {a: _plain(getattr(cb, a)) for a in _CALLBACK_STATE[key] if hasattr(cb, a)}

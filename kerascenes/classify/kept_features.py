@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from kerascenes.kept_predictions import paths_digest
+from kerascenes.runs import save_npz
 
 #: The training images' features a finished cached run keeps (what ensembles refit its head on).
 RUN_FEATURES_FILE = "train_features.npz"
@@ -28,7 +29,7 @@ def save_run_features(run_dir: str | Path, views: Sequence[np.ndarray], paths: S
     """Keep a finished run's training features, tied to its ``model.keras`` and its image list."""
     run_dir = Path(run_dir)
     target = run_dir / RUN_FEATURES_FILE
-    np.savez(target, views=np.stack([np.asarray(v, np.float32) for v in views]),
+    save_npz(target, views=np.stack([np.asarray(v, np.float32) for v in views]),
              model_sha256=_digest((run_dir / "model.keras").read_bytes()), paths_sha256=paths_digest(paths))
     return target
 

@@ -28,7 +28,7 @@ from kerascenes.classify.resume import history_columns, interrupted_summary, ope
 from kerascenes.data.folders import ImageSet, check_same_classes, load_image_folder, stratified_split
 from kerascenes.errors import KerascenesError
 from kerascenes.progress import keras_verbose
-from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, stopping_signals
+from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, replacing, stopping_signals
 
 log = logging.getLogger("kerascenes")
 
@@ -381,7 +381,9 @@ class _FitSession:
         state = self.checkpoint.state() or {}
         if state.get("phase") == "fine_tune" and self.early.best_value > float(state.get("stage1_best", 1e9)):
             self.checkpoint.load_weights(self.model, "stage1.npz")
-        with_test_time_augmentation(self.model, self.config.tta).save(str(self.run.path / "model.keras"))
+        with replacing(self.run.path / "model.keras") as tmp:
+            with_test_time_augmentation(self.model, self.config.tta).save(str(tmp))
+        self.checkpoint.tidy()
         message, metrics = interrupted_summary(self.run, self.rows, self.config)
         self.run.finish(self.config.hparams() | {"family": self.spec.family}, metrics, self.started, self.elapsed(),
                         status="interrupted")

@@ -21,7 +21,7 @@ import numpy as np
 from kerascenes.ensemble.combine import combine, equal_weights, fit_combiner
 from kerascenes.ensemble.config import EnsembleConfig
 from kerascenes.errors import KerascenesError, reading
-from kerascenes.runs import RunFolder, default_run_name, read_json, write_json
+from kerascenes.runs import RunFolder, default_run_name, read_json, save_npz, write_json
 
 log = logging.getLogger("kerascenes")
 ENSEMBLE_FILE = "ensemble.json"
@@ -81,7 +81,7 @@ def fit_ensemble(config: EnsembleConfig, progress: bool = True) -> EnsembleResul
             log.info("Out-of-fold probabilities of %s (%d folds)", member.name, config.folds)
             oof.append(out_of_fold(member, train.paths, train.labels, folds, config.seed))
         params = fit_combiner(config.method, oof, train.labels, config.seed)
-        np.savez(run.file("oof.npz"), labels=train.labels, **{f"member{i}": p for i, p in enumerate(oof)})
+        save_npz(run.file("oof.npz"), labels=train.labels, **{f"member{i}": p for i, p in enumerate(oof)})
         write_json(run.file(ENSEMBLE_FILE), {"method": config.method, "members": members, "params": params,
                                              "class_names": names})
         metrics = _oof_metrics(oof, params, train.labels, members)

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from kerascenes.gan import layout
-from kerascenes.runs import RunFolder
+from kerascenes.runs import RunFolder, replacing
 
 
 class GanMonitor(keras.callbacks.Callback):
@@ -120,9 +120,8 @@ class GanCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         path = self.run.file(self.FILE)
-        tmp = path.with_name("dcgan.tmp.keras")
-        self.model.save(tmp)
-        tmp.replace(path)  # the state below never points at a half-written checkpoint
+        with replacing(path) as tmp:  # the state below never points at a half-written checkpoint
+            self.model.save(tmp)
         layout.write_state(self.run, epoch + 1, self.wall_time(),
                            {"collapse_warnings": self.monitor.collapse_warnings})
 
