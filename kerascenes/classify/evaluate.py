@@ -127,7 +127,14 @@ def write_run_evaluation(run: RunFolder, model, data, image_size: int, batch_siz
 
 
 def load_run_model(run: RunFolder):
-    """Load a run's saved ``model.keras`` (safe mode: no arbitrary code is executed)."""
+    """Load a run's saved ``model.keras`` (safe mode: no arbitrary code is executed).
+
+    The model comes back compiled, ready for ``evaluate`` in a notebook; an optimizer state that
+    Keras cannot restore before the first training step (KerasHub tasks) is left out quietly, as
+    no prediction needs it.
+    """
+    import warnings
+
     import keras
 
     from kerascenes.backbones import get_family
@@ -136,7 +143,8 @@ def load_run_model(run: RunFolder):
     path = run.path / "model.keras"
     if not path.is_file():
         raise KerascenesError(f"{run.path} has no model.keras (the run did not finish); train it again or pick another run.")
-    with reading(path, "a Keras model file", "train the run again or restore the file"):
+    with reading(path, "a Keras model file", "train the run again or restore the file"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         return keras.saving.load_model(str(path))
 
 
