@@ -9,7 +9,9 @@ program calling the click app with ``standalone_mode=False`` gets the exception.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import shlex
 import sys
 
@@ -97,6 +99,30 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing was saved.", err=True)
             raise click.exceptions.Exit(130) from None
+        except OSError as exc:
+            sentence = storage_error(exc)
+            if sentence is None:
+                raise
+            raise UserError(sentence) from exc
+
+
+#: errno -> what to do about it, for the storage faults a command can meet while writing its files
+_STORAGE_FIXES = {
+    errno.ENOSPC: "free some space, or pass --logdir (or --out) on a disk with room, and run the command again",
+    errno.EDQUOT: "free some space within your quota, or pass --logdir (or --out) elsewhere, and run the command again",
+    errno.EROFS: "pass --logdir (or --out) on a writable disk",
+    errno.EACCES: "pass --logdir (or --out) in a folder you may write to, or fix its permissions",
+    errno.EPERM: "pass --logdir (or --out) in a folder you may write to, or fix its permissions",
+}
+
+
+def storage_error(exc: OSError) -> str | None:
+    """One sentence for a full, read-only or forbidden disk (the run's earlier files stay as they were), else ``None``."""
+    fix = _STORAGE_FIXES.get(exc.errno)
+    if fix is None:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or os.strerror(exc.errno)}{where}: {fix}."
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -137,8 +137,13 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     tmp = path.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
     try:
-        yield tmp
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.filename is None:  # a failed write (a full disk) names no file: name the one being written
+                raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+            raise
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -209,7 +214,11 @@ class RunFolder:
             except FileExistsError:
                 continue
             run = cls(candidate)
-            run.write_config(kind, config, derived or {})
+            try:
+                run.write_config(kind, config, derived or {})
+            except BaseException:  # a full disk, Ctrl-C: no half-made run folder is left behind
+                shutil.rmtree(candidate, ignore_errors=True)
+                raise
             return run
         raise KerascenesError(f"Could not find a free run name for {base!r} in {logdir}; pick another --name.")
 

@@ -429,3 +429,43 @@ def test_bow_resume_reuses_the_learned_vocabulary(data, tmp_path, monkeypatch):
     assert result.exit_code == 0, output
     assert json.loads((logdir / "b" / "summary.json").read_text())["status"] == "completed"
     assert not (logdir / "b" / "checkpoint" / "vocabulary.npz").exists()
+
+
+# -- a full disk: one sentence, no half-made run, earlier runs untouched ------------------------
+@pytest.mark.parametrize("command", ["fit", "bow", "gan", "predict"])
+def test_a_disk_that_fills_up_gives_one_sentence_and_leaves_earlier_runs_intact(runs, data, command, monkeypatch):
+    import errno
+
+    logdir = runs
+    kept = {k: v for k, v in snapshot(logdir).items() if not k.startswith(".")}
+
+    def full(target, *args, **kwargs):
+        if hasattr(target, "write"):
+            target.write(b"\x93NUMPY half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    monkeypatch.setattr(np, "savez", full)
+    args = {"fit": ["fit", *FIT, "--epochs", "2", "--data", data["train"], "--val-data", data["val"]],
+            "bow": ["bow", "fit", *BOW, "--data", data["train"], "--val-data", data["val"], "--no-cache-descriptors"],
+            "gan": ["gan", "train", *GAN, "--data", data["digits"]],
+            "predict": ["predict", logdir / "cnn", data["train"], "--out", logdir / "predictions.csv"]}[command]
+    if command != "predict":
+        args += ["--logdir", logdir, "--name", "full", "--quiet"]
+    else:
+        monkeypatch.setattr("kerascenes.reports.write_csv", full)
+    one_error(*invoke(*args), "No space left on device", "free some space")
+    assert not (logdir / "full").exists() and not (logdir / "predictions.csv").exists()
+    assert {k: v for k, v in snapshot(logdir).items() if not k.startswith(".")} == kept
+    assert not list(logdir.rglob(".tmp-*"))
+
+
+def test_storage_errors_name_the_file_and_the_fix():
+    import errno
+
+    from kerascenes.cli.main import storage_error
+
+    assert storage_error(OSError(errno.EROFS, "Read-only file system", "/mnt/logs/x")) == \
+        "Read-only file system (/mnt/logs/x): pass --logdir (or --out) on a writable disk."
+    assert "permissions" in storage_error(PermissionError(errno.EACCES, "Permission denied", "/logs"))
+    assert storage_error(OSError(errno.EIO, "Input/output error")) is None  # not a storage fault a user can fix

@@ -174,7 +174,8 @@ def open_session(config: GanConfig, resume: bool = False) -> Session:
                "architecture_spec": arch.to_dict()}
     name = options.name or default_run_name(f"gan-{options.dataset}-{options.arch}-{options.framework}")
     run = RunFolder.create(options.logdir, name, "gan", options, derived)
-    np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(options.latent_dim, options.seed, codes=options.codes))
+    with run.guard():  # a failed write (a full disk) leaves no half-made run folder
+        np.save(run.file(layout.FIXED_NOISE_FILE), layout.fixed_noise(options.latent_dim, options.seed, codes=options.codes))
     return Session(run, options, {**derived, **options.to_dict()}, 0, [], 0.0)
 
 
