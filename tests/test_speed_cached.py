@@ -279,3 +279,25 @@ def test_split_classifier_under_mixed_precision(image_folder):
         full = model.predict(load_images(images.paths, 32).astype("float32"), verbose=0)
         assert full.dtype == np.float32  # the softmax stays float32
         np.testing.assert_allclose(head.predict(cached.features[0], verbose=0), full, atol=1e-2)
+
+
+def test_a_cache_that_cannot_fit_is_refused_before_anything_is_computed(tmp_path, monkeypatch):
+    import collections
+    import os
+    import shutil
+
+    from kerascenes.classify.feature_store import check_room
+
+    folder = tmp_path / "run" / "checkpoint" / "features"  # not made yet: its disk is the parent's
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 5 * 10**6, 5 * 10**6))
+    check_room(4 * 10**6, "disk", folder)
+    with pytest.raises(KerascenesError, match=r"needs 6.0 MB on disk, but only 5.0 MB are free .*--cache-views"):
+        check_room(6 * 10**6, "disk", folder)
+    folder.mkdir(parents=True)
+    np.save(folder / "train.npy", np.zeros(500_000, np.float32))  # an earlier cache of this run counts as room
+    check_room(6 * 10**6, "disk", folder)
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}[name])
+    with pytest.raises(KerascenesError, match=r"needs 6.0 MB of memory, but only 4.1 MB are available"):
+        check_room(6 * 10**6, "memory")
+    check_room(6 * 10**6, "disk", None)  # no folder: nothing to check

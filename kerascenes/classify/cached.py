@@ -22,7 +22,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from kerascenes.classify.feature_store import FeatureSet, choose_store, estimate_feature_bytes, format_bytes
+from kerascenes.classify.feature_store import (FeatureSet, check_room, choose_store, estimate_feature_bytes,
+                                               format_bytes)
 from kerascenes.errors import KerascenesError
 from kerascenes.runs import read_json, write_json
 
@@ -252,6 +253,7 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
     if store == "disk" and feature_dir is None:
         raise KerascenesError("An on-disk feature cache needs a folder; pass feature_dir or use feature_store='memory'.")
     feature_dir = Path(feature_dir) if feature_dir is not None else None
+    check_room(nbytes, store, feature_dir)
     where = "in memory" if store == "memory" else f"on disk in {feature_dir}"
     log.info("Caching backbone features %s: (%d training images x %d view%s + %d validation images) x %d floats = %s",
              where, len(data.train), views, "s" if views > 1 else "", len(data.val), dim, format_bytes(nbytes))

@@ -42,6 +42,32 @@ def choose_store(nbytes: int, store: str = "auto", memory_limit: int = MEMORY_LI
     return "memory" if nbytes <= memory_limit else "disk"
 
 
+def check_room(nbytes: int, store: str, folder: Path | None = None) -> None:
+    """Refuse a cache that cannot fit: on disk, the free space of ``folder``'s disk (what an earlier
+    cache there already holds counts as room); in memory, the memory available now."""
+    import os
+    import shutil
+
+    if store == "disk" and folder is not None:
+        probe = Path(folder)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        existing = sum(p.stat().st_size for p in Path(folder).glob("*.npy")) if Path(folder).is_dir() else 0
+        room = shutil.disk_usage(probe).free + existing
+        if nbytes > room:
+            raise KerascenesError(f"The feature cache needs {format_bytes(nbytes)} on disk, but only {format_bytes(room)} "
+                                  f"are free in {probe}; lower --cache-views or --image-size, or pass --logdir on a "
+                                  "disk with room.")
+    elif store == "memory":
+        try:
+            room = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):  # not a POSIX system: nothing to check against
+            return
+        if nbytes > room:
+            raise KerascenesError(f"The feature cache needs {format_bytes(nbytes)} of memory, but only {format_bytes(room)} "
+                                  "are available; lower --cache-views or --image-size, or pass --feature-store disk.")
+
+
 @dataclass
 class FeatureSet:
     """Cached features of a set of images.
