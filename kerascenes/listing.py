@@ -47,6 +47,7 @@ def list_runs(logdir: str | os.PathLike) -> list[dict[str, Any]]:
     """Every run folder under ``logdir`` (oldest first), as :func:`describe_run` rows."""
     logdir = Path(logdir)
     if not logdir.is_dir():
-        raise KerascenesError(f"Log folder {logdir} does not exist; pass the --logdir your runs were written to.")
+        what = "is a file, not a folder" if logdir.exists() else "does not exist"
+        raise KerascenesError(f"Log folder {logdir} {what}; pass the --logdir your runs were written to.")
     rows = [describe_run(RunFolder(p.parent)) for p in sorted(logdir.glob(f"*/{CONFIG_FILE}"))]
     return sorted(rows, key=lambda r: (str(r["started"] or ""), r["run"]))
