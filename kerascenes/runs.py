@@ -141,7 +141,8 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
             yield tmp
             os.replace(tmp, path)
         except OSError as exc:
-            if exc.filename is None:  # a failed write (a full disk) names no file: name the one being written
+            # a failed write (a full disk) names no file, or the temporary one: name the file being written
+            if exc.errno is not None and exc.filename in (None, str(tmp)):
                 raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
             raise
     finally:

@@ -283,7 +283,6 @@ def test_split_classifier_under_mixed_precision(image_folder):
 
 def test_a_cache_that_cannot_fit_is_refused_before_anything_is_computed(tmp_path, monkeypatch):
     import collections
-    import os
     import shutil
 
     from kerascenes.classify.feature_store import check_room
@@ -297,7 +296,12 @@ def test_a_cache_that_cannot_fit_is_refused_before_anything_is_computed(tmp_path
     folder.mkdir(parents=True)
     np.save(folder / "train.npy", np.zeros(500_000, np.float32))  # an earlier cache of this run counts as room
     check_room(6 * 10**6, "disk", folder)
-    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}[name])
+    monkeypatch.setattr("kerascenes.classify.feature_store.available_memory", lambda: 10**9)
+    check_room(6 * 10**6, "memory", folder)  # the memory store's copy on disk fits beside the earlier cache
+    folder.joinpath("train.npy").unlink()
+    with pytest.raises(KerascenesError, match="on disk"):  # and is checked too
+        check_room(6 * 10**6, "memory", folder)
+    monkeypatch.setattr("kerascenes.classify.feature_store.available_memory", lambda: 4_096_000)
     with pytest.raises(KerascenesError, match=r"needs 6.0 MB of memory, but only 4.1 MB are available"):
         check_room(6 * 10**6, "memory")
     check_room(6 * 10**6, "disk", None)  # no folder: nothing to check

@@ -6,6 +6,16 @@ import keras
 import numpy as np
 
 
+class HistoryCSV(keras.callbacks.CSVLogger):
+    """Keras' ``CSVLogger`` that can also be closed when training stops with an exception
+    (Keras closes the file only at the end of a completed ``fit``)."""
+
+    def close(self) -> None:
+        handle = getattr(self, "csv_file", None)
+        if handle is not None and not handle.closed:
+            handle.close()
+
+
 class LearningRateLogger(keras.callbacks.Callback):
     """Put the optimizer's learning rate into the epoch logs (CSV, TensorBoard, history)."""
 

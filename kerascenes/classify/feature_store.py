@@ -42,13 +42,29 @@ def choose_store(nbytes: int, store: str = "auto", memory_limit: int = MEMORY_LI
     return "memory" if nbytes <= memory_limit else "disk"
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or ``None`` if unknown."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: nothing to check against
+        return None
+
+
 def check_room(nbytes: int, store: str, folder: Path | None = None) -> None:
     """Refuse a cache that cannot fit: on disk, the free space of ``folder``'s disk (what an earlier
     cache there already holds counts as room); in memory, the memory available now."""
-    import os
     import shutil
 
-    if store == "disk" and folder is not None:
+    if folder is not None:  # the memory store keeps a copy on disk too
         probe = Path(folder)
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
@@ -58,12 +74,9 @@ def check_room(nbytes: int, store: str, folder: Path | None = None) -> None:
             raise KerascenesError(f"The feature cache needs {format_bytes(nbytes)} on disk, but only {format_bytes(room)} "
                                   f"are free in {probe}; lower --cache-views or --image-size, or pass --logdir on a "
                                   "disk with room.")
-    elif store == "memory":
-        try:
-            room = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):  # not a POSIX system: nothing to check against
-            return
-        if nbytes > room:
+    if store == "memory":
+        room = available_memory()
+        if room is not None and nbytes > room:
             raise KerascenesError(f"The feature cache needs {format_bytes(nbytes)} of memory, but only {format_bytes(room)} "
                                   "are available; lower --cache-views or --image-size, or pass --feature-store disk.")
 

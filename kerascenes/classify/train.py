@@ -112,9 +112,12 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Se
             try:
                 return session.train()
             except KeyboardInterrupt as exc:
+                session.close_files()
                 if isinstance(exc, RunInterrupted):
                     raise
                 raise session.interrupted() from None
+            finally:
+                session.close_files()
 
 
 def _compile(model, lr: float, jit_compile: bool = False, loss: Any = "sparse_categorical_crossentropy") -> None:
@@ -220,7 +223,7 @@ class _FitSession:
         """
         import keras
 
-        from kerascenes.classify.callbacks import BestWeightsEarlyStopping, LearningRateLogger
+        from kerascenes.classify.callbacks import BestWeightsEarlyStopping, HistoryCSV, LearningRateLogger
 
         patience = self.config.patience
         talk = 1 if self.verbose else 0
@@ -230,12 +233,17 @@ class _FitSession:
                                      {"stage_boundaries": self.stage_boundaries, **(extra or {})}, resume,
                                      self.elapsed)
         self.early = early
+        self.history_csv = HistoryCSV(str(self.run.path / "history.csv"), append=bool(self.rows))
         return early, [
-            LearningRateLogger(), early, *rates,
-            keras.callbacks.CSVLogger(str(self.run.path / "history.csv"), append=bool(self.rows)),
+            LearningRateLogger(), early, *rates, self.history_csv,
             keras.callbacks.TensorBoard(log_dir=str(self.run.tensorboard_dir), write_graph=False),
             checkpoint, *self.user_callbacks,
         ]
+
+    def close_files(self) -> None:
+        """Close ``history.csv`` where a stage stopped with an exception (a completed stage closed it)."""
+        if getattr(self, "history_csv", None) is not None:
+            self.history_csv.close()
 
     def train(self) -> FitResult:
         """Both stages (from where a resumed run stopped) and the reports."""

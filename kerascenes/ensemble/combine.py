@@ -62,8 +62,9 @@ def fit_combiner(method: str, probas: Sequence[np.ndarray], labels: np.ndarray, 
         # the regularisation is chosen by cross-validated log-loss, as the other methods' weights are
         folds = StratifiedKFold(5, shuffle=True, random_state=seed)
         scores = {c: cross_val_score(LogisticRegression(C=c, max_iter=2000), x, labels, cv=folds,
-                                     scoring="neg_log_loss").mean() for c in STACKING_CS}
-        best = max(scores, key=scores.get)
+                                     scoring="neg_log_loss", error_score=np.nan) for c in STACKING_CS}
+        scores = {c: float(np.nanmean(v)) for c, v in scores.items() if not np.all(np.isnan(v))}
+        best = max(scores, key=scores.get) if scores else 1.0  # no fold could be scored: a moderate default
         model = LogisticRegression(C=best, max_iter=2000).fit(x, labels)
         return {"method": method, "coef": model.coef_.tolist(), "intercept": model.intercept_.tolist(), "C": best}
     from scipy.optimize import minimize
