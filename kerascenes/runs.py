@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import logging
 import os
 import re
-import secrets
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from kerascenes.errors import KerascenesError
+from kerascenes.files import read_json, replacing, save_npz, write_json  # noqa: F401 (re-exported)
 from kerascenes.workbook import WORKBOOK_NAME, update_workbook
 
 if TYPE_CHECKING:
@@ -111,66 +110,6 @@ def default_run_name(prefix: str) -> str:
     """A readable, sortable run name such as ``MobileNet-20261128-101500``."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{_SAFE_NAME.sub('_', prefix)}-{stamp}"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):  # numpy arrays
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
-
-
-@contextlib.contextmanager
-def replacing(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; it replaces ``path`` when the block ends.
-
-    If the block fails in any way (Ctrl-C included) the temporary file is removed and ``path``
-    is left as it was, so a reader never sees a half-written file and nothing is left behind.
-    The temporary name keeps ``path``'s suffix (``.tmp-<pid>-<random>-model.npz``): writers that pick
-    the format from the suffix (Keras, NumPy) write the same file.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
-    try:
-        try:
-            yield tmp
-            os.replace(tmp, path)
-        except OSError as exc:
-            # a failed write (a full disk) names no file, or the temporary one: name the file being written
-            if exc.errno is not None and exc.filename in (None, str(tmp)):
-                raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
-            raise
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
-    """``numpy.savez`` atomically (see :func:`replacing`)."""
-    import numpy as np
-
-    path = Path(path)
-    with replacing(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    return path
-
-
-def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON atomically (see :func:`replacing`)."""
-    path = Path(path)
-    text = json.dumps(data, indent=2, default=_json_default, sort_keys=False) + "\n"
-    with replacing(path) as tmp:
-        tmp.write_text(text)
-    return path
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text())
 
 
 class RunFolder:
