@@ -29,6 +29,8 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from kerascenes.files import replacing
+
 log = logging.getLogger("kerascenes")
 
 WORKBOOK_NAME = "overall_results.xlsx"
@@ -182,12 +184,8 @@ def update_workbook(logdir: str | os.PathLike, timeout: float = 120.0) -> Path:
         if skipped:
             log.warning("The workbook %s leaves out %d run(s):\n  %s", target, len(skipped), "\n  ".join(skipped))
         _keep_aside(target)
-        tmp = logdir / f".{WORKBOOK_NAME}.tmp-{os.getpid()}"
-        try:
+        with replacing(target) as tmp:
             book.save(tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
     return target
 
 

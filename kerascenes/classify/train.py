@@ -112,7 +112,6 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Se
             try:
                 return session.train()
             except KeyboardInterrupt as exc:
-                session.close_files()
                 if isinstance(exc, RunInterrupted):
                     raise
                 raise session.interrupted() from None
