@@ -460,6 +460,31 @@ def test_a_disk_that_fills_up_gives_one_sentence_and_leaves_earlier_runs_intact(
     assert not list(logdir.rglob(".tmp-*"))
 
 
+def test_a_fit_that_fails_after_its_first_checkpoint_keeps_only_whole_epochs(data, tmp_path, monkeypatch):
+    import errno
+
+    real = np.savez
+
+    def full_at_epoch_two(target, *args, **kwargs):
+        if "epoch-002" in str(getattr(target, "name", target)) and "optimizer" in str(getattr(target, "name", target)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(np, "savez", full_at_epoch_two)
+    logdir = tmp_path / "logs"
+    args = ["fit", *FIT, "--epochs", "3", "--patience", "0", "--data", data["train"], "--val-data", data["val"],
+            "--logdir", logdir, "--name", "full", "--quiet"]
+    one_error(*invoke(*args), "No space left on device", "free some space")
+    checkpoint = logdir / "full" / "checkpoint"
+    # the run can be resumed from epoch 1; the epoch whose checkpoint failed half-way is gone
+    assert sorted(p.name for p in checkpoint.iterdir()) == ["epoch-001", "state.json"]
+    assert not list(logdir.rglob(".tmp-*"))
+    monkeypatch.undo()
+    result, output = invoke(*args[:-1], "--resume", "--quiet")
+    assert result.exit_code == 0, output
+    assert json.loads((logdir / "full" / "summary.json").read_text())["status"] == "completed"
+
+
 def test_storage_errors_name_the_file_and_the_fix():
     import errno
 

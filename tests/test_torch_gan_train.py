@@ -193,3 +193,29 @@ def test_label_smoothing_matches_the_keras_twin(constant_logit_loss):
     real = torch.from_numpy((digit_like_images(16).astype(np.float32)[:, None] - 127.5) / 127.5)
     metrics = gan.train_step(real)
     assert float(metrics["d_loss"]) == pytest.approx(constant_logit_loss(0.2), rel=1e-5)
+
+
+def test_a_checkpoint_write_stopped_half_way_keeps_the_previous_one(tmp_path, monkeypatch):
+    from kerascenes.torch_gan import train as torch_train
+    from kerascenes.torch_gan.train import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+
+    run = RunFolder.create(tmp_path, "r", "gan", {})
+    gan = TorchDCGAN("cpu", seed=0)
+    save_checkpoint(run, gan, 1, 1.0, 0)
+    before = (run.path / CHECKPOINT_FILE).read_bytes()
+    real_save = torch.save
+
+    def ctrl_c_half_way(obj, path):
+        real_save(obj, path)
+        with open(path, "r+b") as fh:
+            fh.truncate(100)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch_train.torch, "save", ctrl_c_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(run, gan, 2, 2.0, 0)
+    monkeypatch.undo()
+    checkpoint = run.path / CHECKPOINT_FILE
+    assert checkpoint.read_bytes() == before
+    assert sorted(p.name for p in checkpoint.parent.iterdir()) == ["dcgan.pt", "state.json"]
+    assert load_checkpoint(run, gan)["epoch"] == 1

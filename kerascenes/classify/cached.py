@@ -25,7 +25,7 @@ import numpy as np
 from kerascenes.classify.feature_store import (FeatureSet, check_room, choose_store, estimate_feature_bytes,
                                                format_bytes)
 from kerascenes.errors import KerascenesError
-from kerascenes.runs import read_json, write_json
+from kerascenes.runs import read_json, replacing, write_json
 
 log = logging.getLogger("kerascenes")
 
@@ -186,6 +186,9 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
             val = FeatureSet(np.load(folder / "val.npy", mmap_mode=mmap), np.asarray(data.val.labels, np.int64))
             log.info("Reusing the cached features of the run (%s)", folder)
             return train, val, float(meta["seconds"])
+    if meta_file is not None:
+        # the old description goes first: features stopped half-way are never taken for the old ones
+        meta_file.unlink(missing_ok=True)
     disk = folder if store == "disk" else None
     train_f = extract_features(extractor, data.train.paths, data.train.labels, image_size, batch, views=views,
                                augment=config.augment, seed=config.seed,
@@ -198,8 +201,9 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         if disk is None:
-            np.save(folder / "train.npy", train_f.features)
-            np.save(folder / "val.npy", val_f.features)
+            for name, features in (("train.npy", train_f.features), ("val.npy", val_f.features)):
+                with replacing(folder / name) as tmp, open(tmp, "wb") as fh:
+                    np.save(fh, features)
         write_json(meta_file, {"shape": [views + mirror, len(data.train), *item], "mirror_view": mirror,
                                "seconds": seconds})
     return train_f, val_f, seconds

@@ -13,6 +13,8 @@ keeps the best model so far and marks the run ``interrupted``.
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as _dt
 import logging
 import time
@@ -115,6 +117,10 @@ def fit_classifier(config: FitConfig, verbose: int | str = "auto", callbacks: Se
                 if isinstance(exc, RunInterrupted):
                     raise
                 raise session.interrupted() from None
+            except Exception:
+                with contextlib.suppress(Exception):  # the error that stopped training is the one to report
+                    session.checkpoint.tidy()  # an epoch's checkpoint folder that failed half-way
+                raise
             finally:
                 session.close_files()
 
@@ -342,7 +348,8 @@ class _FitSession:
         c = self.config
         train_time = self.elapsed()
         model = with_test_time_augmentation(self.model, c.tta)
-        model.save(str(self.run.path / "model.keras"))
+        with replacing(self.run.path / "model.keras") as tmp:
+            model.save(str(tmp))
         metrics = write_run_evaluation(self.run, self.model, self.data, c.input_size, self.batch, self.history,
                                        self.stage_boundaries, tta=c.tta, scores=self._scores_from_cache())
         if self.cached is not None:

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from kerascenes.errors import reading
+from kerascenes.files import replacing
 from kerascenes.gan import layout
 from kerascenes.gan.session import Session
 
@@ -61,7 +62,8 @@ def train_session(session: Session, images: np.ndarray, verbose: int = 1) -> tup
     model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
               epochs=config["epochs"], initial_epoch=session.initial_epoch,
               callbacks=[TimeBudget(config["max_minutes"]), monitor, checkpoint], verbose=verbose, shuffle=False)
-    model.sampler.save(run.file(layout.GENERATOR_FILE["tf"]))
-    model.discriminator.save(run.file(layout.DISCRIMINATOR_FILE["tf"]))
+    for network, name in ((model.sampler, layout.GENERATOR_FILE["tf"]), (model.discriminator, layout.DISCRIMINATOR_FILE["tf"])):
+        with replacing(run.file(name)) as tmp:
+            network.save(str(tmp))
     session.history = monitor.history
     return session.wall_time_offset + time.perf_counter() - start, monitor.collapse_warnings

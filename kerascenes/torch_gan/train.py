@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from kerascenes.errors import KerascenesError, reading
+from kerascenes.files import replacing
 from kerascenes.gan import layout
 from kerascenes.gan.session import Session
 from kerascenes.runs import RunFolder
@@ -49,11 +50,9 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> np.ndarray:
 
 def save_checkpoint(run: RunFolder, gan: TorchDCGAN, epoch: int, wall_time_s: float, collapse_warnings: int) -> None:
     """Write ``checkpoint/dcgan.pt`` atomically, then record the completed epoch in ``state.json``."""
-    path = run.file(CHECKPOINT_FILE)
-    tmp = path.with_name("dcgan.tmp.pt")
-    torch.save({**gan.checkpoint_state(), "epoch": epoch, "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, tmp)
-    tmp.replace(path)
+    with replacing(run.file(CHECKPOINT_FILE)) as tmp:
+        torch.save({**gan.checkpoint_state(), "epoch": epoch, "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, tmp)
     layout.write_state(run, epoch, wall_time_s, {"collapse_warnings": collapse_warnings})
 
 
@@ -73,7 +72,8 @@ def load_checkpoint(run: RunFolder, gan: TorchDCGAN) -> dict[str, Any]:
 
 def save_network(path: os.PathLike, network: torch.nn.Module, spec: dict[str, Any], role: str) -> None:
     """A standalone network file: its role, the architecture spec and the ``state_dict``."""
-    torch.save({"role": role, "architecture": spec, "state_dict": network.state_dict()}, path)
+    with replacing(path) as tmp:
+        torch.save({"role": role, "architecture": spec, "state_dict": network.state_dict()}, tmp)
 
 
 class EpochLogger:
