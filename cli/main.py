@@ -14,6 +14,7 @@ import importlib
 import os
 import shlex
 import sys
+from pathlib import Path
 
 import click
 
@@ -116,11 +117,22 @@ _STORAGE_FIXES = {
 }
 
 
+def _unreadable(path: str) -> bool:
+    """An existing file or folder this process may not read (the failure was a read, not a write)."""
+    try:
+        target = Path(path)
+        return target.exists() and not os.access(target, os.R_OK | (os.X_OK if target.is_dir() else 0))
+    except OSError:
+        return False
+
+
 def storage_error(exc: OSError) -> str | None:
     """One sentence for a full, read-only or forbidden disk (the run's earlier files stay as they were), else ``None``."""
     fix = _STORAGE_FIXES.get(exc.errno)
     if fix is None:
         return None
+    if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename and _unreadable(exc.filename):
+        fix = "make it readable (chmod u+r; u+rx for a folder) or pass another path"
     where = f" ({exc.filename})" if exc.filename else ""
     return f"{exc.strerror or os.strerror(exc.errno)}{where}: {fix}."
 

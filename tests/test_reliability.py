@@ -493,4 +493,17 @@ def test_storage_errors_name_the_file_and_the_fix():
     assert storage_error(OSError(errno.EROFS, "Read-only file system", "/mnt/logs/x")) == \
         "Read-only file system (/mnt/logs/x): pass --logdir (or --out) on a writable disk."
     assert "permissions" in storage_error(PermissionError(errno.EACCES, "Permission denied", "/logs"))
+
+
+def test_a_file_that_may_not_be_read_is_told_apart_from_a_folder_that_may_not_be_written(tmp_path, monkeypatch):
+    import errno
+
+    from kerascenes.cli.main import storage_error
+
+    image = tmp_path / "a.png"
+    image.write_bytes(b"x")
+    monkeypatch.setattr("os.access", lambda path, mode: Path(path) != image)  # root may read anything
+    assert storage_error(PermissionError(errno.EACCES, "Permission denied", str(image))) == \
+        f"Permission denied ({image}): make it readable (chmod u+r; u+rx for a folder) or pass another path."
+    assert "--logdir" in storage_error(PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "new.csv")))
     assert storage_error(OSError(errno.EIO, "Input/output error")) is None  # not a storage fault a user can fix
