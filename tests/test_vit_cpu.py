@@ -97,6 +97,27 @@ def test_the_hybrid_vit_fine_tunes_its_stem_on_images(data, stem_weights, tmp_pa
     assert summary["metrics"]["epochs_run"] == 3, summary["metrics"]
 
 
+def test_token_grid_dropout_keeps_a_random_window_subset_in_training_only(tmp_path):
+    import keras
+
+    from kerascenes.vit.hybrid import token_grid_dropout_layer
+
+    layer = token_grid_dropout_layer()((9, 9), crop=7 / 9, keep=0.5, seed=0)
+    assert layer.sizes() == (7, 7, 24)
+    tokens = np.tile(np.arange(82, dtype="float32")[None, :, None], (16, 1, 2))  # token i holds the number i
+    kept = np.asarray(layer(tokens, training=True))[..., 0].astype(int)
+    assert kept.shape == (16, 25) and (kept[:, 0] == 0).all()  # the class token, then 24 cell tokens
+    for row in kept[:, 1:]:
+        assert len(set(row)) == 24
+        r, c = (row - 1) // 9, (row - 1) % 9
+        assert r.max() - r.min() < 7 and c.max() - c.min() < 7  # all inside one 7 x 7 window
+    assert len({tuple(sorted(row)) for row in kept}) == 16  # each image its own window and subset
+    np.testing.assert_array_equal(np.asarray(layer(tokens)), tokens)  # inference: every token
+    model = keras.Sequential([keras.Input((82, 2)), layer])
+    model.save(tmp_path / "m.keras")
+    assert keras.models.load_model(tmp_path / "m.keras").layers[0].sizes() == (7, 7, 24)
+
+
 def test_hybrid_options_are_checked_before_any_image_is_read(tmp_path):
     missing = tmp_path / "missing"
     for args, message in ((["--backbone", "vit_hybrid"], "needs --stem"),

@@ -29,6 +29,14 @@ class HybridConfig:
         num_heads: attention heads per block.
         mlp_dim: hidden width of each block's MLP.
         dropout: dropout inside the blocks.
+        crop: side of the random window of the token grid each training image keeps, as a share of
+            the grid's side (a random crop of the feature map; 1 keeps the whole grid).
+        keep: share of the window's tokens each training image keeps, chosen at random (patch
+            dropout, Liu et al. 2022; 1 keeps them all). Both act in training only: predictions
+            always see every token. The defaults (a 7 x 7 window of the 9 x 9 grid at 288 px, half of
+            its tokens) halve the transformer's training cost; 3-fold cross-validation on 15-Scene's
+            training images (MobileNet a=0.25 stem): 0.879 against 0.871 with every token (patch
+            dropout alone 0.867, a 6 x 6 window 0.870).
     """
 
     width: int = 192
@@ -36,6 +44,8 @@ class HybridConfig:
     num_heads: int = 4
     mlp_dim: int = 384
     dropout: float = 0.1
+    crop: float = 0.78
+    keep: float = 0.5
 
 
 HYBRID = HybridConfig()
@@ -61,17 +71,68 @@ def _register_layers():
             n = None if input_shape[1] is None else input_shape[1] + 1
             return (input_shape[0], n, input_shape[2])
 
-    return ClassToken
+    @keras.saving.register_keras_serializable(package="kerascenes")
+    class TokenGridDropout(keras.layers.Layer):
+        """Training-only augmentation of ``(batch, 1 + h * w, width)`` tokens (the class token first).
+
+        Each image keeps a random ``crop`` window of the ``h x w`` grid of cell tokens (with their
+        position embeddings, so the window is where it was), then a random ``keep`` share of the
+        window's tokens; the class token always stays. At inference the tokens pass unchanged.
+        """
+
+        def __init__(self, grid, crop: float = 1.0, keep: float = 1.0, seed: int | None = None, **kwargs):
+            super().__init__(**kwargs)
+            self.grid, self.crop, self.keep, self.seed = (int(grid[0]), int(grid[1])), float(crop), float(keep), seed
+            self.generator = keras.random.SeedGenerator(seed)
+
+        def sizes(self) -> tuple[int, int, int]:
+            """Window height and width, and the tokens kept of it."""
+            (h, w), crop = self.grid, self.crop
+            ch, cw = max(1, round(h * crop)), max(1, round(w * crop))
+            return ch, cw, max(1, round(ch * cw * self.keep))
+
+        def call(self, tokens, training=None):
+            (h, w), (ch, cw, k) = self.grid, self.sizes()
+            if not training or k == h * w:
+                return tokens
+            ops = keras.ops
+            batch = ops.shape(tokens)[0]
+            top = keras.random.randint((batch, 1, 1), 0, h - ch + 1, seed=self.generator)
+            left = keras.random.randint((batch, 1, 1), 0, w - cw + 1, seed=self.generator)
+            rows, cols = ops.arange(ch, dtype="int32")[None, :, None], ops.arange(cw, dtype="int32")[None, None, :]
+            index = ops.reshape((top + rows) * w + left + cols, (batch, ch * cw))
+            if k < ch * cw:
+                _, pick = ops.top_k(keras.random.uniform((batch, ch * cw), seed=self.generator), k)
+                index = ops.take_along_axis(index, pick, axis=1)
+            cells = ops.take_along_axis(tokens[:, 1:], ops.expand_dims(index, -1), axis=1)
+            return ops.concatenate([tokens[:, :1], cells], axis=1)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            return super().get_config() | {"grid": list(self.grid), "crop": self.crop, "keep": self.keep,
+                                           "seed": self.seed}
+
+    return ClassToken, TokenGridDropout
 
 
-_CLASS_TOKEN = None
+_LAYERS = None
+
+
+def _hybrid_layers():
+    global _LAYERS
+    if _LAYERS is None:
+        _LAYERS = _register_layers()
+    return _LAYERS
 
 
 def class_token_layer():
-    global _CLASS_TOKEN
-    if _CLASS_TOKEN is None:
-        _CLASS_TOKEN = _register_layers()
-    return _CLASS_TOKEN
+    return _hybrid_layers()[0]
+
+
+def token_grid_dropout_layer():
+    return _hybrid_layers()[1]
 
 
 def stem_spec(config) -> BackboneSpec:
@@ -95,6 +156,8 @@ def _layers(config, hybrid: HybridConfig, num_classes: int, h: int, w: int) -> d
               "tokens": keras.layers.Reshape((h * w, hybrid.width), name="tokens"),
               "class_token": class_token_layer()(name="class_token"),
               "position_embedding": keras_hub.layers.PositionEmbedding(h * w + 1, name="position_embedding"),
+              "token_dropout": token_grid_dropout_layer()((h, w), hybrid.crop, hybrid.keep, seed=config.seed,
+                                                          name="token_dropout"),
               "encoder_norm": keras.layers.LayerNormalization(epsilon=1e-6, name="encoder_norm"),
               "pooled": keras.layers.Concatenate(name="pooled"),
               "probabilities": keras.layers.Dense(num_classes, activation="softmax", name="probabilities",
@@ -122,6 +185,8 @@ def head_graph(feature_map, layers: dict):
     x = layers["tokens"](layers["token_projection"](feature_map))
     x = layers["class_token"](x)
     x = x + layers["position_embedding"](x)
+    if "token_dropout" in layers:  # runs saved before it have none
+        x = layers["token_dropout"](x)
     i = 0
     while f"encoder_{i}" in layers:
         x = layers[f"encoder_{i}"](x)
