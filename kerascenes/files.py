@@ -56,6 +56,16 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
     return path
 
 
+def save_npy(path: str | os.PathLike, array: Any) -> Path:
+    """``numpy.save`` atomically (see :func:`replacing`), to exactly ``path`` whatever its suffix."""
+    import numpy as np
+
+    path = Path(path)
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array)
+    return path
+
+
 def write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented JSON atomically (see :func:`replacing`)."""
     path = Path(path)

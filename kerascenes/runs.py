@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from kerascenes.errors import KerascenesError
-from kerascenes.files import read_json, replacing, save_npz, write_json  # noqa: F401 (re-exported)
+from kerascenes.files import read_json, replacing, save_npy, save_npz, write_json  # noqa: F401 (re-exported)
 from kerascenes.workbook import WORKBOOK_NAME, update_workbook
 
 if TYPE_CHECKING:

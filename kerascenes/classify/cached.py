@@ -25,7 +25,7 @@ import numpy as np
 from kerascenes.classify.feature_store import (FeatureSet, check_room, choose_store, estimate_feature_bytes,
                                                format_bytes)
 from kerascenes.errors import KerascenesError
-from kerascenes.runs import read_json, replacing, write_json
+from kerascenes.runs import read_json, save_npy, write_json
 
 log = logging.getLogger("kerascenes")
 
@@ -201,9 +201,8 @@ def cached_features(extractor, data, image_size: int, config, batch: int, folder
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         if disk is None:
-            for name, features in (("train.npy", train_f.features), ("val.npy", val_f.features)):
-                with replacing(folder / name) as tmp, open(tmp, "wb") as fh:
-                    np.save(fh, features)
+            save_npy(folder / "train.npy", train_f.features)
+            save_npy(folder / "val.npy", val_f.features)
         write_json(meta_file, {"shape": [views + mirror, len(data.train), *item], "mirror_view": mirror,
                                "seconds": seconds})
     return train_f, val_f, seconds

@@ -14,7 +14,6 @@ keeps the best model so far and marks the run ``interrupted``.
 from __future__ import annotations
 
 import contextlib
-
 import datetime as _dt
 import logging
 import time

@@ -11,7 +11,7 @@ import numpy as np
 
 from kerascenes.errors import KerascenesError, reading
 from kerascenes.gan import layout
-from kerascenes.runs import RunFolder, replacing, write_json
+from kerascenes.runs import RunFolder, save_npy, write_json
 
 
 def _gan_run(run_dir: str | os.PathLike, action: str = "evaluate") -> tuple[RunFolder, dict[str, Any]]:
@@ -85,8 +85,7 @@ def save_samples(images: np.ndarray, out: str | os.PathLike) -> Path:
         raise KerascenesError(f"--out {out} must end in .png (a grid) or .npy (raw samples).")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
-        with replacing(out) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, np.asarray(images, dtype=np.float32))
+        save_npy(out, np.asarray(images, dtype=np.float32))
     else:
         from kerascenes.plots import save_image_grid
 

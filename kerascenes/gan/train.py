@@ -62,7 +62,8 @@ def train_session(session: Session, images: np.ndarray, verbose: int = 1) -> tup
     model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
               epochs=config["epochs"], initial_epoch=session.initial_epoch,
               callbacks=[TimeBudget(config["max_minutes"]), monitor, checkpoint], verbose=verbose, shuffle=False)
-    for network, name in ((model.sampler, layout.GENERATOR_FILE["tf"]), (model.discriminator, layout.DISCRIMINATOR_FILE["tf"])):
+    for network, name in ((model.sampler, layout.GENERATOR_FILE["tf"]),
+                          (model.discriminator, layout.DISCRIMINATOR_FILE["tf"])):
         with replacing(run.file(name)) as tmp:
             network.save(str(tmp))
     session.history = monitor.history
