@@ -26,7 +26,7 @@ def echo_evaluation(result: dict, data: str) -> None:
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path())
 @click.option("--data", required=True, type=click.Path(), help="Images to evaluate on: DIR/<class>/<image>.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 65536), default=32, show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on unusable image files instead of skipping them.")
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a pickled random forest (bag-of-words runs you trust).")
 @json_option("Print one JSON object (run, kind, accuracy, macro_f1, n_images, per_class, confusion_matrix, ...).")

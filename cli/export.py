@@ -10,7 +10,7 @@ from kerascenes.export import EXPORT_FORMATS
 
 
 @click.command("export")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("run_dir", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Write the run's model in this format to --out (any classifier run, CNN or ViT).")
 @click.option("--out", type=click.Path(), default=None,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from kerascenes.cli.options import build_config, config_options, is_quiet, quiet_option
-from kerascenes.config import DEFAULT_SEED
+from kerascenes.config import DEFAULT_SEED, MAX_SEED
 from kerascenes.errors import KerascenesError
 from kerascenes.gan.config import GanConfig
 
@@ -54,7 +54,7 @@ def train(ctx: click.Context, resume: bool, **params) -> None:
 @click.option("--n", type=click.IntRange(1), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help=".png: a grid; .npy: raw float32 samples in [0, 1], shape (n, 28, 28).")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the latent vectors.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Seed of the latent vectors.")
 def sample(run_dir, n, out, seed) -> None:
     """Generate samples from a trained run."""
     from kerascenes.gan.evaluate import generate_from_run, save_samples
@@ -64,6 +64,8 @@ def sample(run_dir, n, out, seed) -> None:
     if out.suffix.lower() not in (".png", ".npy"):
         raise KerascenesError(f"--out {out} must end in .png (a grid) or .npy (raw samples).")
     check_output_file(out, "--out")  # before the generator runs
+    if out.exists() or out.is_symlink():
+        raise KerascenesError(f"--out {out} already exists; pass a new file name (samples never overwrite).")
     path = save_samples(generate_from_run(run_dir, n=n, seed=seed), out)
     click.echo(f"Wrote {n} samples to {path}")
 
@@ -71,7 +73,7 @@ def sample(run_dir, n, out, seed) -> None:
 @gan.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--n", type=click.IntRange(100), default=10000, show_default=True, help="Generated images scored.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the latent vectors.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULT_SEED, show_default=True, help="Seed of the latent vectors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @quiet_option
 def evaluate(run_dir, n, seed, as_json) -> None:

@@ -37,7 +37,7 @@ def echo_predictions(results: list[dict], out: str | None = None) -> None:
 @IMAGES_ARGUMENT
 @TOP_K_OPTION
 @OUT_OPTION
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 65536), default=32, show_default=True,
               help="Images per model call (classifier runs).")
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a pickled random forest (bag-of-words runs you trust).")
 @json_option("Print a JSON list of {file, predicted, top: [{class, probability}]}.")

@@ -16,7 +16,8 @@ def _value(row: dict) -> str:
 @click.argument("logdir", default="logs", type=click.Path())
 @click.option("--rebuild", is_flag=True, help="Rebuild LOGDIR/overall_results.xlsx from the run folders "
                                               "(an unreadable workbook is kept aside, never deleted).")
-@json_option("Print a JSON list of {run, kind, status, metric, value, started, wall_time_s, path}.")
+@json_option("Print a JSON list of {run, kind, status, metric, value, started, wall_time_s, path} "
+             "(and problem, for a damaged run).")
 @quiet_option
 def runs(logdir: str, rebuild: bool, as_json: bool) -> None:
     """List the runs in LOGDIR (default: logs) of every kind, with their status and headline metric."""
@@ -42,3 +43,6 @@ def runs(logdir: str, rebuild: bool, as_json: bool) -> None:
         seconds = "-" if r["wall_time_s"] is None else f"{r['wall_time_s']:.0f} s"
         click.echo(f"{r['run']:<{width}}  {str(r['kind']):<10}  {str(r['status']):<11}  {_value(r):<24}  "
                    f"{seconds:>7}  {r['started'] or '-'}")
+    for r in rows:
+        if r.get("problem"):
+            click.echo(f"{r['run']}: {r['problem']}; train the run again (or restore the file) before using it.")

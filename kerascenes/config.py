@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from pathlib import Path
@@ -30,6 +31,10 @@ from kerascenes.runs import RunFolder, command_for
 
 #: The one default seed of every task (``--seed``).
 DEFAULT_SEED = 0
+#: The largest ``--seed``: NumPy, TensorFlow and torch all take seeds in 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+#: The largest whole number of any other option (what OpenCV, scikit-learn and TensorFlow take as a C int)
+MAX_INT = 2**31 - 1
 #: ``--tta`` of every classifier command: ``flip`` averages each image with its mirror image.
 TTA_POLICIES = ("none", "flip")
 
@@ -121,6 +126,13 @@ def check_choice(label: str, value: Any, choices: Sequence[str]) -> None:
                               f"choose one of {', '.join(map(str, choices))}.")
 
 
+def check_seed(seed: int, label: str = "--seed") -> int:
+    """``seed`` when it is one NumPy, TensorFlow and torch all accept (0 .. 2**32 - 1), or one sentence."""
+    if not 0 <= seed <= MAX_SEED:
+        raise KerascenesError(f"{label} must be between 0 and {MAX_SEED}, got {seed}.")
+    return seed
+
+
 @dataclasses.dataclass
 class TaskConfig:
     """Base of the per-task configs: conversion, checks and (de)serialisation.
@@ -164,12 +176,22 @@ class TaskConfig:
 
     # -- checks -----------------------------------------------------------------------------
     def validate(self: T) -> T:
-        """Check the fields' values (choices here; subclasses add numbers); returns ``self``."""
+        """Check the fields' values (choices, finite numbers, the seed; subclasses add their
+        numbers); returns ``self``."""
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             value = getattr(self, f.name)
             if choices and value is not None:
                 check_choice(option_name(f), value, choices)
+            if f.name == "seed":
+                check_seed(value, option_name(f))
+                continue
+            for number in value if isinstance(value, tuple) else (value,):
+                if isinstance(number, float) and not math.isfinite(number):
+                    raise KerascenesError(f"{option_name(f)} must be a finite number, got {number}.")
+                if isinstance(number, int) and not isinstance(number, bool) and abs(number) > MAX_INT:
+                    raise KerascenesError(f"{option_name(f)} {number} is too large; no option takes more than "
+                                          f"{MAX_INT:,}.")
         return self
 
     def resolve(self: T) -> T:

@@ -26,3 +26,8 @@ def reading(path, what: str, fix: str) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - zip, h5py, pickle, json and shape errors alike
         raise KerascenesError(f"{path} is damaged or not {what} ({type(exc).__name__}); {fix}.") from exc
+
+
+def printable(text: str) -> str:
+    """``text`` for a message or a figure: bytes of a file name that are not UTF-8 shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -62,15 +62,35 @@ def require_packages(fmt: str) -> None:
                               "install them with `pip install kerascenes[export]`.")
 
 
-def check_out_path(out: str | os.PathLike) -> Path:
-    """``out`` as a path, refused when it exists already or its folder cannot be written."""
+#: The file name ending of each file format (a SavedModel is a folder: none of these)
+SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx"}
+
+
+def check_out_path(out: str | os.PathLike, fmt: str | None = None) -> Path:
+    """``out`` as a path, refused when it exists already, its folder cannot be written, or its
+    name ends in another format's suffix (``--format onnx --out x.tflite``)."""
     from kerascenes.runs import check_output_dir
 
     out = Path(out)
+    suffix = out.suffix.lower()
+    if fmt in SUFFIXES and suffix != SUFFIXES[fmt]:
+        raise KerascenesError(f"--out {out} does not end in {SUFFIXES[fmt]}, the file type of --format {fmt}; "
+                              f"pass a path such as {out.with_suffix(SUFFIXES[fmt]).name}.")
+    if fmt == "savedmodel" and suffix in (*SUFFIXES.values(), ".keras", ".h5"):
+        raise KerascenesError(f"--out {out} names a {suffix} file, but --format savedmodel writes a folder; "
+                              f"pass a folder path such as {out.with_suffix('').name}_savedmodel, or the --format "
+                              "of that file.")
     if out.exists() or out.is_symlink():
         raise KerascenesError(f"--out {out} already exists; pass a new path (exports never overwrite).")
     check_output_dir(out.parent, "--out")
     return out
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Create the missing folders above ``path``; returns them, deepest first, to remove after a failure."""
+    missing = [parent for parent in path.parents if not parent.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def inference_model(model, image_size: int):
@@ -284,7 +304,7 @@ def export_run(run_dir: str | os.PathLike, fmt: str, out: str | os.PathLike) -> 
     t0 = time.perf_counter()
     fmt = check_format(fmt)
     run = RunFolder.open(run_dir, "classifier", action="export")
-    out = check_out_path(out)
+    out = check_out_path(out, fmt)
     require_packages(fmt)
     from kerascenes.classify.evaluate import load_run_model
 
@@ -295,13 +315,18 @@ def export_run(run_dir: str | os.PathLike, fmt: str, out: str | os.PathLike) -> 
             "input": f"{INPUT_NAME}: float32 (batch, {size}, {size}, 3) RGB in [0, 255]",
             "output": f"{OUTPUT_NAME}: float32 (batch, {len(class_names)})"}
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    created = _make_parents(out)
     try:
         with _quiet_converters():
             WRITERS[fmt](model, tmp, size, info)
         diff = check_export(model, tmp, fmt, size)
         publish(tmp, out)
-    finally:
+    except BaseException:
         _remove(tmp)
+        for folder in created:  # the folders made for this export, if it left them empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return {"run": run.name, "format": fmt, "out": str(out), "image_size": size, "class_names": class_names,
             "input": info["input"], "output": info["output"], "max_abs_diff": diff, "bytes": _size(out),
             "wall_time_s": round(time.perf_counter() - t0, 2)}

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import logging
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -76,19 +78,34 @@ def evaluate_run(run_dir: str | Path, data: str | Path, kinds: Sequence[str] = C
     class_names = predictor.class_names
     images = align_classes(load_image_folder(data, strict=strict, option="--data"), class_names, option="--data")
     proba = predict_in_chunks(predictor, images.paths, progress=progress)
-    out_dir = None
+    out_dir = tmp_dir = None
     if write:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = run.path / "evaluations" / f"{Path(data).resolve().name}-{stamp}"
-    report = write_classification_report(out_dir, images.labels, proba.argmax(1), class_names, proba=proba,
-                                         paths=images.paths)
-    result = {"run": run.name, "kind": run.kind, "data": str(data), **report, "class_names": list(class_names),
-              "skipped": [p for p, _ in images.skipped], "report_dir": None if out_dir is None else str(out_dir),
-              "wall_time_s": round(time.perf_counter() - t0, 2)}
-    result = {key: result[key] for key in EVALUATION_KEYS}
-    if out_dir is not None:
-        write_json(out_dir / "evaluation.json", result)
+        out_dir = _free_name(run.path / "evaluations" / f"{Path(data).resolve().name}-{stamp}")
+        tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")  # renamed once every report is written
+    try:
+        report = write_classification_report(tmp_dir, images.labels, proba.argmax(1), class_names, proba=proba,
+                                             paths=images.paths)
+        result = {"run": run.name, "kind": run.kind, "data": str(data), **report, "class_names": list(class_names),
+                  "skipped": [p for p, _ in images.skipped], "report_dir": None if out_dir is None else str(out_dir),
+                  "wall_time_s": round(time.perf_counter() - t0, 2)}
+        result = {key: result[key] for key in EVALUATION_KEYS}
+        if tmp_dir is not None:
+            write_json(tmp_dir / "evaluation.json", result)
+            os.rename(tmp_dir, out_dir)
+    finally:
+        if tmp_dir is not None and tmp_dir.exists():  # a failed evaluation leaves no half-written folder
+            shutil.rmtree(tmp_dir, ignore_errors=True)
     return result
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``... when an evaluation of the same second took it."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
 
 
 def _folder_images(folder: Path) -> list[str]:

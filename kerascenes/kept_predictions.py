@@ -47,7 +47,7 @@ def _file_key(path: str) -> str:
 
 def paths_digest(paths: Sequence[str]) -> str:
     """SHA-256 of a list of images (each by absolute path, size and modification time), in order."""
-    return hashlib.sha256("\n".join(_file_key(p) for p in paths).encode()).hexdigest()
+    return hashlib.sha256("\n".join(_file_key(p) for p in paths).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def keep_val_proba(run_dir: str | Path, kind: str, proba: np.ndarray, paths: Sequence[str]) -> Path:

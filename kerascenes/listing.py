@@ -18,7 +18,8 @@ def describe_run(run: RunFolder) -> dict[str, Any]:
     """One row: ``run``, ``kind``, ``status``, ``metric``, ``value``, ``started``, ``wall_time_s``, ``path``.
 
     ``status`` is the summary's (``completed``, ``interrupted``, ``failed``), ``unfinished`` for a
-    run without a summary (``resumable`` when it holds a checkpoint), or ``damaged``.
+    run without a summary (``resumable`` when it holds a checkpoint), or ``damaged`` (then
+    ``problem`` says what: an unreadable config or summary, a missing or damaged model file).
     """
     row: dict[str, Any] = {"run": run.name, "kind": None, "status": None, "metric": None, "value": None,
                            "started": None, "wall_time_s": None, "path": str(run.path)}
@@ -39,8 +40,52 @@ def describe_run(run: RunFolder) -> dict[str, Any]:
     metric = HEADLINE.get(row["kind"])
     if metric not in metrics and "train_accuracy" in metrics:
         metric = "train_accuracy"
-    return row | {"status": summary.get("status", "completed"), "metric": metric, "value": metrics.get(metric),
-                  "started": summary.get("started", row["started"]), "wall_time_s": summary.get("wall_time_s")}
+    status = summary.get("status", "completed")
+    # a finished run must hold its model (an interrupted classifier keeps its best one too)
+    checked = status == "completed" or (status == "interrupted" and row["kind"] == "classifier")
+    problem = model_problem(run, row["kind"], config) if checked else None
+    row = row | {"status": "damaged" if problem else status, "metric": metric, "value": metrics.get(metric),
+                 "started": summary.get("started", row["started"]), "wall_time_s": summary.get("wall_time_s")}
+    return row | ({"problem": problem} if problem else {})
+
+
+def _model_files(kind: str, config: dict[str, Any]) -> tuple[str, ...]:
+    from kerascenes.kept_predictions import MODEL_FILES
+
+    if kind == "gan":
+        from kerascenes.gan.layout import GENERATOR_FILE
+
+        return (GENERATOR_FILE.get(config.get("framework", "tf"), "generator.keras"),)
+    if kind == "ensemble":
+        from kerascenes.ensemble.runner import ENSEMBLE_FILE
+
+        return (ENSEMBLE_FILE,)
+    return MODEL_FILES.get(kind, ())
+
+
+def model_problem(run: RunFolder, kind: str, config: dict[str, Any]) -> str | None:
+    """What is wrong with a finished run's model files (missing, empty, not a zip / JSON), or ``None``.
+
+    A cheap look (the zip directory, a JSON parse), not a load: enough to tell apart a run whose
+    model was deleted, truncated or overwritten from one that ``evaluate`` and ``predict`` can use.
+    """
+    import json
+    import zipfile
+
+    for name in _model_files(kind, config):
+        path = run.path / name
+        if not path.is_file():
+            return f"{name} is missing"
+        try:
+            if path.stat().st_size == 0:
+                return f"{name} is empty"
+            if path.suffix in (".keras", ".npz", ".pt") and not zipfile.is_zipfile(path):
+                return f"{name} is damaged (not a zip archive)"
+            if path.suffix == ".json":
+                json.loads(path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            return f"{name} cannot be read ({type(exc).__name__})"
+    return None
 
 
 def list_runs(logdir: str | os.PathLike) -> list[dict[str, Any]]:

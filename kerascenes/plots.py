@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from kerascenes.errors import printable
+
 
 def _pyplot():
     """pyplot for writing PNG files: the Agg backend, unless a notebook already chose its own."""
@@ -143,7 +145,7 @@ def plot_image_gallery(images: Sequence[np.ndarray], captions: Sequence[str], pa
     for ax, image, caption in zip(axes.ravel(), images, captions):
         image = np.asarray(image)
         ax.imshow(image.squeeze(), cmap="gray" if image.ndim == 2 or image.shape[-1] == 1 else None)
-        ax.set_title(caption, fontsize=7)
+        ax.set_title(printable(caption), fontsize=7)
     if not len(images):
         axes.ravel()[0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
     if title:

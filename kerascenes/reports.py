@@ -36,10 +36,10 @@ def top_k(proba: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    """Write a small CSV file."""
+    """Write a small CSV file (UTF-8; a file name that is not UTF-8 keeps its own bytes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
+    with path.open("w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)

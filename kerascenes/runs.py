@@ -175,6 +175,12 @@ class RunFolder:
                 used to name the right command.
         """
         path = Path(path)
+        if path.is_file() and (path.parent / CONFIG_FILE).is_file():
+            raise KerascenesError(f"{path} is a file of run {path.parent.name}; pass the run folder {path.parent} "
+                                  "itself.")
+        if path.exists() and not path.is_dir():
+            raise KerascenesError(f"{path} is a file, not a run folder; pass a folder under your --logdir "
+                                  "(e.g. logs/<run>).")
         if not path.is_dir():
             raise KerascenesError(f"Run folder {path} does not exist; pass a folder under your --logdir (e.g. logs/<run>).")
         if not (path / CONFIG_FILE).is_file():
@@ -321,10 +327,22 @@ class RunFolder:
 
 
 
+class _Stop:
+    """Where a stopping signal stands: whether a loop defers it to a safe point, and which is pending."""
+
+    deferring = False
+    pending: str | None = None
+
+
 @contextlib.contextmanager
 def stopping_signals() -> Iterator[None]:
-    """Inside the block SIGTERM stops the program like Ctrl-C (a ``KeyboardInterrupt``), so a run
-    stopped by ``kill`` or a job scheduler saves what it has exactly as after Ctrl-C."""
+    """Inside the block Ctrl-C and SIGTERM stop the program with a ``KeyboardInterrupt``, so a run
+    stopped by ``kill`` or a job scheduler saves what it has exactly as after Ctrl-C.
+
+    Inside :func:`safe_points` the first signal is only noted, and raised at the loop's next safe
+    point (:func:`raise_if_stopped`: between two batches, after an epoch's checkpoint), never in
+    the middle of a TensorFlow call or a file write; a second one stops at once.
+    """
     import signal
     import threading
 
@@ -333,10 +351,42 @@ def stopping_signals() -> Iterator[None]:
         return
 
     def stop(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        name = signal.Signals(signum).name
+        if _Stop.deferring and _Stop.pending is None:
+            _Stop.pending = name
+            return
+        _Stop.pending = None  # the stop happens now
+        raise KeyboardInterrupt(name)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # a SIGINT ignored at start (a background job) stays ignored
+    signals = [signal.SIGTERM] + ([signal.SIGINT] if signal.getsignal(signal.SIGINT) is signal.default_int_handler
+                                  else [])
+    previous = {signum: signal.signal(signum, stop) for signum in signals}
+    _Stop.pending = None
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _Stop.deferring, _Stop.pending = False, None
+
+
+def raise_if_stopped() -> None:
+    """Raise the ``KeyboardInterrupt`` of a stopping signal that arrived inside :func:`safe_points`."""
+    if _Stop.pending is not None:
+        name, _Stop.pending = _Stop.pending, None
+        raise KeyboardInterrupt(name)
+
+
+@contextlib.contextmanager
+def safe_points() -> Iterator[None]:
+    """Defer Ctrl-C / SIGTERM (see :func:`stopping_signals`) to the :func:`raise_if_stopped` calls of
+    the block; one that came after the last of them is raised when the block ends."""
+    outer = _Stop.deferring
+    _Stop.deferring = True
+    try:
+        yield
+    finally:
+        _Stop.deferring = outer
+    if not outer:
+        raise_if_stopped()

@@ -68,7 +68,8 @@ class EventWriter:
         from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
         metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text"))
-        tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[text.encode()],
+        tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING,
+                                        string_val=[text.encode("utf-8", "backslashreplace")],
                                         tensor_shape=tensor_shape_pb2.TensorShapeProto())
         self.add(summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)]), step)
 

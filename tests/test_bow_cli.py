@@ -67,7 +67,7 @@ def test_user_errors_exit_2_with_one_sentence(folders, tmp_path):
     assert result.exit_code == 2 and "SURF is patented" in result.output
     result = runner.invoke(cli, ["bow", "fit", "--data", str(train), "--vocab", "100000", "--patch-sizes", "16",
                                  "--logdir", str(tmp_path), "--quiet"])
-    assert result.exit_code == 2 and "vocab_size=100000 is larger" in result.output
+    assert result.exit_code == 2 and "--vocab 100000 is larger" in result.output
     result = runner.invoke(cli, ["bow", "evaluate", str(tmp_path / "nope"), "--data", str(val)])
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(cli, ["bow", "fit", "--data", str(train), "--n-jobs", "0", "--logdir", str(tmp_path), *SMALL])
@@ -90,4 +90,4 @@ def test_sweep_writes_table_and_rows(folders, tmp_path):
     # 12 tiny images hold fewer SIFT descriptors than 250 words: the error names the fix
     result = runner.invoke(cli, ["bow", "sweep", "--data", str(train), "--val-data", str(val), "--logdir", str(tmp_path),
                                  "--only", "rf-sift-250", "--quiet"])
-    assert result.exit_code == 2 and "vocab_size=250 is larger" in result.output
+    assert result.exit_code == 2 and "--vocab 250 is larger" in result.output

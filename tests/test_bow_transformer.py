@@ -133,7 +133,7 @@ def test_zero_keypoint_image_gives_zero_histogram():
 
 def test_bad_inputs_fail_with_one_sentence(tmp_path):
     images, _ = dataset(2)
-    with pytest.raises(KerascenesError, match="vocab_size=100000 is larger"):
+    with pytest.raises(KerascenesError, match="--vocab 100000 is larger"):
         BagOfVisualWords(vocab_size=100000, patch_sizes=(16,), n_jobs=1).fit(images)
     with pytest.raises(KerascenesError, match="did you mean 'dense-sift'"):
         BagOfVisualWords(detector="dense-sfit").fit(images)

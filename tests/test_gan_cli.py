@@ -108,6 +108,9 @@ def test_resume_continues_from_last_epoch(trained):
     again = CliRunner().invoke(cli, ["gan", "train", "--data", str(data), "--epochs", "2", "--name", "tiny",
                                      "--logdir", str(logdir), "--resume"])
     assert again.exit_code == 2 and "already trained 2 of 2" in again.output
+    changed = CliRunner().invoke(cli, ["gan", "train", "--data", str(data), "--epochs", "3", "--name", "tiny",
+                                       "--logdir", str(logdir), "--resume", "--latent-dim", "32"])
+    assert changed.exit_code == 2 and "--latent-dim 32 differs from the run's 24" in changed.output
 
 
 def test_user_errors_exit_2(tmp_path, monkeypatch):
@@ -117,7 +120,14 @@ def test_user_errors_exit_2(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["gan", "evaluate", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(cli, ["gan", "train", "--latent-dim", "6", "--logdir", str(tmp_path)])
-    assert result.exit_code == 2 and "categorical code of 20 values" in result.output
+    assert result.exit_code == 2 and "--codes 20 (the default of architecture cpu on mnist)" in result.output
+    assert "noise vector of 6 values" in result.output  # the given --latent-dim, not the architecture's
+    for bad, said in ((["--seed", "-1"], "--seed must be between 0 and"), (["--lr", "inf"], "finite number"),
+                      (["--latent-dim", "100000"], "--latent-dim must be between 1 and")):
+        result = runner.invoke(cli, ["gan", "train", *bad, "--logdir", str(tmp_path)])
+        assert result.exit_code == 2 and said in result.output, result.output
+    result = runner.invoke(cli, ["gan", "sample", str(tmp_path / "nope"), "--n", "100000000", "--out", "x.npy"])
+    assert result.exit_code == 2 and "--n must be between 1 and 100,000" in result.output
     assert not list(tmp_path.iterdir())  # nothing written for a rejected setting
     import kerascenes.gan.session as session
 

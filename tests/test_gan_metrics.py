@@ -42,7 +42,7 @@ def test_score_features_confidence_and_coverage():
     assert class_histogram(probs).sum() == 200
 
 
-def test_sample_diversity_and_collapse_message():
+def test_sample_diversity_and_collapse_message(caplog):
     rng = np.random.default_rng(0)
     varied = rng.uniform(size=(16, 28, 28))
     same = np.repeat(varied[:1], 16, axis=0)
@@ -50,8 +50,9 @@ def test_sample_diversity_and_collapse_message():
     assert layout.sample_diversity(varied) > 0.3
     assert layout.collapse_message(0.01, 0.4, epoch=3) and "epoch 3" in layout.collapse_message(0.01, 0.4, 3)
     assert layout.collapse_message(0.3, 0.4, epoch=3) is None
-    with pytest.warns(RuntimeWarning, match="mode collapse"):
+    with caplog.at_level("WARNING", logger="kerascenes"):
         assert layout.warn_if_collapsed(0.0, 0.4, 1)
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and "mode collapse" in caplog.text
 
 
 def test_sample_noise_is_seeded_and_generated_images_are_batched_into_unit_range():

@@ -14,8 +14,7 @@ from kerascenes.cli.main import cli
 from kerascenes.workbook import read_workbook
 from conftest import write_tiny_digits
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Possible mode collapse"),
-              pytest.mark.filterwarnings("ignore:Matrix is singular")]
+pytestmark = [pytest.mark.filterwarnings("ignore:Matrix is singular")]
 
 
 def _tiny_digits(path, n=128):

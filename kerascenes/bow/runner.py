@@ -57,7 +57,7 @@ def fit_bow(config: BowConfig, progress: bool = True, extra_hparams: dict[str, A
         RunInterrupted: after Ctrl-C or SIGTERM.
     """
     from kerascenes.bow.classifiers import make_pipeline
-    from kerascenes.data.folders import check_same_classes
+    from kerascenes.data.folders import check_same_classes, require_classes
 
     t0 = time.perf_counter()
     config = config.resolve()
@@ -66,6 +66,7 @@ def fit_bow(config: BowConfig, progress: bool = True, extra_hparams: dict[str, A
     pipe.named_steps["bow"]._check_params()  # fail on bad values before scanning folders
     run = open_run_to_resume(config) if resume else None
     train = _images(config.data, "--data")
+    require_classes(len(train.class_names))
     val = None
     if config.val_data is not None:
         val = _images(config.val_data, "--val-data")

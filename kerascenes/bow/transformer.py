@@ -188,6 +188,19 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
         return spec
 
     # -- descriptors ------------------------------------------------------------------------
+    def _too_few_descriptors(self, found: int, vocab_size: int) -> str:
+        dense = check_detector(self.detector) == "dense-sift"
+        sizes = ",".join(str(int(p)) for p in self.patch_sizes)
+        if found == 0:
+            why = (f"the images are smaller than the patches (--patch-sizes {sizes}) after resizing to at most "
+                   f"--max-side {self.max_side} px; use smaller --patch-sizes or a larger --max-side") if dense else (
+                   f"detector {self.detector} found no keypoints (small or flat images); use --detector dense-sift "
+                   "or larger images")
+            return f"No descriptors were found in the training images: {why}."
+        return (f"--vocab {vocab_size} is larger than the {found} descriptors found in the training images; use a "
+                f"--vocab of at most {found}" + (f", smaller --patch-sizes than {sizes}" if dense else "")
+                + " or more/larger images.")
+
     def _describe_all(self, images: list[Any], encoder: Encoder | None, label: str, mirror: bool = False) -> list[Any]:
         spec = self.detector_spec()
         cache = DescriptorCache(self.cache_dir, mirror_spec(spec) if mirror else spec) if self.cache_dir else None
@@ -261,9 +274,7 @@ class BagOfVisualWords(TransformerMixin, BaseEstimator):
             sample = root_normalize(sample)
         vocab_size = int(self._param("vocab_size"))
         if len(sample) < vocab_size:
-            raise KerascenesError(
-                f"vocab_size={vocab_size} is larger than the {len(sample)} descriptors found in the "
-                f"training images; use a smaller vocab_size (or more/larger images).")
+            raise KerascenesError(self._too_few_descriptors(len(sample), vocab_size))
         self.pca_mean_ = np.zeros(0, np.float32)
         self.pca_components_ = np.zeros((0, 0), np.float32)
         if self.encoding in ("vlad", "fisher"):

@@ -25,7 +25,7 @@ import numpy as np
 from kerascenes.classify.feature_store import (FeatureSet, check_room, choose_store, estimate_feature_bytes,
                                                format_bytes)
 from kerascenes.errors import KerascenesError
-from kerascenes.runs import read_json, save_npy, write_json
+from kerascenes.runs import read_json, safe_points, save_npy, write_json
 
 log = logging.getLogger("kerascenes")
 
@@ -264,9 +264,10 @@ def fit_frozen_on_features(model, data, image_size: int, config, callbacks: list
                                               show_progress=verbose != 0)
     log.info("Features cached in %.1f s; training the head on them", seconds)
     timer = EpochTimer()
-    h = head.fit(train_f.dataset(batch, training=True, seed=config.seed + initial_epoch),
-                 validation_data=val_f.dataset(batch), epochs=config.epochs, initial_epoch=initial_epoch,
-                 callbacks=list(callbacks) + [timer], verbose=verbose, shuffle=False, class_weight=class_weight)
+    with safe_points():  # Ctrl-C stops between batches (the callbacks' StopAtSafePoint)
+        h = head.fit(train_f.dataset(batch, training=True, seed=config.seed + initial_epoch),
+                     validation_data=val_f.dataset(batch), epochs=config.epochs, initial_epoch=initial_epoch,
+                     callbacks=[timer, *callbacks], verbose=verbose, shuffle=False, class_weight=class_weight)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:  # a saved model then loads without optimizer warnings
         optimizer.build(model.trainable_variables)

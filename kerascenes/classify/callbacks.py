@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerascenes.runs import raise_if_stopped
+
 
 class HistoryCSV(keras.callbacks.CSVLogger):
     """Keras' ``CSVLogger`` that can also be closed when training stops with an exception
@@ -43,3 +45,17 @@ class BestWeightsEarlyStopping(keras.callbacks.EarlyStopping):
     @property
     def best_value(self) -> float:
         return float(self.best) if self.best is not None and np.isfinite(self.best) else float("inf")
+
+
+class StopAtSafePoint(keras.callbacks.Callback):
+    """Raise a Ctrl-C / SIGTERM noted inside :func:`kerascenes.runs.safe_points` between two batches
+    or at the end of an epoch. List it last, so an epoch's checkpoint is whole before it stops."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        raise_if_stopped()
+
+    def on_test_batch_begin(self, batch, logs=None):
+        raise_if_stopped()
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise_if_stopped()

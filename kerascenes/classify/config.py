@@ -14,6 +14,10 @@ from kerascenes.errors import KerascenesError
 FEATURE_STORES = ("auto", "memory", "disk")
 STRATEGIES = ("default", "mirrored", "multiworker")
 CLASS_WEIGHTS = ("none", "balanced")
+#: Upper bounds of the sizes (beyond them a run only runs out of memory)
+MAX_BATCH = 65536
+MAX_IMAGE_SIZE = 2048
+MAX_UNITS = 65536
 
 
 def parse_image_size(text: str | int | Sequence[int] | None) -> int | tuple[int, ...] | None:
@@ -141,6 +145,9 @@ class FitConfig(TaskConfig):
             return ()
         return tuple(self.image_size) if isinstance(self.image_size, tuple) else (int(self.image_size),)
 
+    def _sizes_text(self) -> str:
+        return ",".join(map(str, self.scales))
+
     @property
     def input_size(self) -> int:
         """The size of the images the model takes (the largest scale)."""
@@ -152,9 +159,9 @@ class FitConfig(TaskConfig):
         checks = [
             (self.data is not None, "--data is required: a folder with one sub-folder of images per class."),
             (self.backbone is not None, "--backbone is required; run `kerascenes backbones` for the list."),
-            (0.0 < self.val_split < 1.0, f"--val-split must be between 0 and 1, got {self.val_split}."),
+            (0.0 < self.val_split < 1.0, f"--val-split must be between 0 and 1, both excluded (e.g. 0.2), got {self.val_split}."),
             (self.lr > 0, f"--lr must be positive, got {self.lr}."),
-            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}."),
+            (1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be between 1 and {MAX_BATCH}, got {self.batch_size}."),
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}."),
             (self.patience >= 0, f"--patience must be 0 or more, got {self.patience}."),
             (self.fine_tune >= 0, f"--fine-tune must be 0 or more layers, got {self.fine_tune}."),
@@ -162,10 +169,10 @@ class FitConfig(TaskConfig):
             (self.fine_tune_lr is None or self.fine_tune_lr > 0, f"--fine-tune-lr must be positive, got {self.fine_tune_lr}."),
             (0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}."),
             (self.alpha is None or self.alpha > 0, f"--alpha must be positive, got {self.alpha}."),
-            (self.image_size is None or min(self.scales) >= 1,
-             f"--image-size must be at least 1, got {self.image_size}."),
-            (all(u >= 1 for u in self.dense), f"--dense {','.join(map(str, self.dense))} has a layer with fewer than "
-                                              "1 unit; use positive integers such as 512,256."),
+            (self.image_size is None or 1 <= min(self.scales) <= max(self.scales) <= MAX_IMAGE_SIZE,
+             f"--image-size must be between 1 and {MAX_IMAGE_SIZE} pixels, got {self._sizes_text()}."),
+            (all(1 <= u <= MAX_UNITS for u in self.dense), f"--dense {','.join(map(str, self.dense))} has a layer "
+             f"outside 1 to {MAX_UNITS} units; use positive integers such as 512,256."),
             (self.cache_views >= 1, f"--cache-views must be at least 1, got {self.cache_views}."),
             *self._training_checks(),
         ]

@@ -22,7 +22,7 @@ RUN_FEATURES_FILE = "train_features.npz"
 
 
 def _digest(data: bytes | str) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+    return hashlib.sha256(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data).hexdigest()
 
 
 def save_run_features(run_dir: str | Path, views: Sequence[np.ndarray], paths: Sequence[str]) -> Path:

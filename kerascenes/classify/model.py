@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from kerascenes.config import TTA_POLICIES
+from kerascenes.data.folders import require_classes
 from kerascenes.errors import KerascenesError
 
 ACTIVATIONS = ("relu", "leaky_relu", "gelu", "elu", "swish")
@@ -98,8 +99,7 @@ def build_classifier(backbone, num_classes: int, head: HeadConfig, preprocessing
 
     from kerascenes.classify.layers import ImagePreprocessing
 
-    if num_classes < 2:
-        raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
+    require_classes(num_classes)
     if pooling not in POOLINGS:
         raise KerascenesError(f"--pooling {pooling!r} is not supported; choose one of {', '.join(POOLINGS)}.")
     if pooling == "pyramid":

@@ -29,7 +29,8 @@ from kerascenes.classify.resume import history_columns, interrupted_summary, ope
 from kerascenes.data.folders import ImageSet, check_same_classes, load_image_folder, stratified_split
 from kerascenes.errors import KerascenesError
 from kerascenes.progress import keras_verbose
-from kerascenes.runs import RunFolder, RunInterrupted, default_run_name, replacing, stopping_signals
+from kerascenes.runs import (RunFolder, RunInterrupted, default_run_name, replacing, safe_points,
+                             stopping_signals)
 
 log = logging.getLogger("kerascenes")
 
@@ -227,7 +228,8 @@ class _FitSession:
         """
         import keras
 
-        from kerascenes.classify.callbacks import BestWeightsEarlyStopping, HistoryCSV, LearningRateLogger
+        from kerascenes.classify.callbacks import (BestWeightsEarlyStopping, HistoryCSV, LearningRateLogger,
+                                                   StopAtSafePoint)
 
         patience = self.config.patience
         talk = 1 if self.verbose else 0
@@ -241,7 +243,7 @@ class _FitSession:
         return early, [
             LearningRateLogger(), early, *rates, self.history_csv,
             keras.callbacks.TensorBoard(log_dir=str(self.run.tensorboard_dir), write_graph=False),
-            checkpoint, *self.user_callbacks,
+            checkpoint, *self.user_callbacks, StopAtSafePoint(),
         ]
 
     def close_files(self) -> None:
@@ -288,8 +290,10 @@ class _FitSession:
                 split=self.family.split)
         else:
             train_ds, val_ds = self.datasets()
-            self._trainee().fit(train_ds, validation_data=val_ds, epochs=c.epochs, initial_epoch=done, callbacks=callbacks,
-                           verbose=self.verbose, shuffle=False, class_weight=self.class_weight)
+            with safe_points():  # Ctrl-C stops between batches, never inside a step or a checkpoint
+                self._trainee().fit(train_ds, validation_data=val_ds, epochs=c.epochs, initial_epoch=done,
+                                    callbacks=callbacks, verbose=self.verbose, shuffle=False,
+                                    class_weight=self.class_weight)
         self.checkpoint.save_weights(self.model, "stage1.npz")
         self._mark("frozen_done", stage1_best=early.best_value)
 
@@ -331,8 +335,10 @@ class _FitSession:
         schedule = StageSchedule(c.schedule, c.fine_tune_lr, c.fine_tune_epochs, c.warmup_epochs, start=start)
         early, callbacks = self.callbacks("fine_tune", resume, schedule, {"stage1_best": stage1_best})
         train_ds, val_ds = self.datasets()
-        self.model.fit(train_ds, validation_data=val_ds, initial_epoch=len(self.rows), epochs=start + c.fine_tune_epochs,
-                       callbacks=callbacks, verbose=self.verbose, shuffle=False, class_weight=self.class_weight)
+        with safe_points():
+            self.model.fit(train_ds, validation_data=val_ds, initial_epoch=len(self.rows),
+                           epochs=start + c.fine_tune_epochs, callbacks=callbacks, verbose=self.verbose, shuffle=False,
+                           class_weight=self.class_weight)
         self.fine_tune_used = early.best_value <= stage1_best
         if not self.fine_tune_used:
             log.info("Fine-tuning did not improve val_loss (%.4f > %.4f); keeping the stage-1 weights.",

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from kerascenes.data.images import IMAGE_EXTENSIONS, check_image, collect_warnings
-from kerascenes.errors import KerascenesError
+from kerascenes.errors import KerascenesError, printable
 
 log = logging.getLogger("kerascenes")
 
@@ -74,6 +74,8 @@ def scan_image_folder(root: str | os.PathLike, option: str = "--data") -> ImageS
         loose = [p for p in root.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS]
         hint = " (it holds images directly: move them into one sub-folder per class)" if loose else ""
         raise KerascenesError(f"{option} {root} has no class sub-folders{hint}; expected {root}/<class>/<image>.")
+    for class_dir in class_dirs:
+        _check_class_folder(class_dir, option)
     paths, labels, skipped, empty = [], [], [], []
     for label, class_dir in enumerate(class_dirs):
         found = 0
@@ -93,6 +95,22 @@ def scan_image_folder(root: str | os.PathLike, option: str = "--data") -> ImageS
             f"{option} {root} has empty class folder(s) {', '.join(empty)}; add images to them or remove them."
         )
     return ImageSet(paths, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], root, skipped)
+
+
+
+
+def _check_class_folder(class_dir: Path, option: str) -> None:
+    """Refuse a class folder whose name is not UTF-8 (class names go into JSON, CSV, exports) or
+    whose files cannot be listed (it would look empty)."""
+    try:
+        class_dir.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KerascenesError(f"{option} class folder {printable(str(class_dir))} has a name that is not valid "
+                              "UTF-8 (class names are stored as text); rename it, e.g. with `convmv -f latin1 -t utf8 "
+                              "-r --notest`.") from None
+    if not os.access(class_dir, os.R_OK | os.X_OK):
+        raise KerascenesError(f"{option} class folder {class_dir} cannot be read; make it readable "
+                              "(chmod u+rx) or remove it.")
 
 
 def validate_images(images: ImageSet, strict: bool = False, workers: int = 8, option: str = "--data") -> ImageSet:
@@ -140,6 +158,13 @@ def load_image_folder(root: str | os.PathLike, strict: bool = False, validate: b
     """Scan and (by default) validate a class-per-folder tree."""
     images = scan_image_folder(root, option=option)
     return validate_images(images, strict=strict, option=option) if validate else images
+
+
+def require_classes(num_classes: int, option: str = "--data") -> None:
+    """Refuse training data with fewer than two classes (nothing to tell apart)."""
+    if num_classes < 2:
+        raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to "
+                              f"{option}.")
 
 
 def check_same_classes(train: ImageSet, val: ImageSet) -> None:

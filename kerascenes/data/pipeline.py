@@ -8,6 +8,7 @@ augmented training batches (:func:`mix_batches`), which then carry soft one-hot 
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ def _decode_fn(image_size: int):
     import tensorflow as tf
 
     def load(path):
-        return load_image(path.decode() if isinstance(path, bytes) else str(path), image_size)
+        return load_image(os.fsdecode(path) if isinstance(path, bytes) else str(path), image_size)
 
     def decode(path, label):
         image = tf.numpy_function(load, [path], tf.uint8, stateful=False)
@@ -50,7 +51,8 @@ def image_dataset(paths: Sequence[str], labels: Sequence[int] | None, image_size
     from kerascenes.data.augment import augment_dataset, check_policy
 
     labels = np.full(len(paths), -1, np.int64) if labels is None else np.asarray(labels, np.int64)
-    ds = tf.data.Dataset.from_tensor_slices((np.asarray(list(paths), dtype=object).astype(str), labels))
+    # file names as bytes: any name the file system holds, UTF-8 or not
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray([os.fsencode(p) for p in paths], dtype=object), labels))
     ds = ds.map(_decode_fn(image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")

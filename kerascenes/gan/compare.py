@@ -111,7 +111,13 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLi
 
     if len(run_dirs) < 1:
         raise KerascenesError("Pass at least one run folder to compare (e.g. logs/<tf-run> logs/<torch-run>).")
+    layout.check_sampling(n, seed)
+    layout.check_sampling(eval_samples, seed, "--eval-samples")
     check_output_dir(out_dir, "--out")
+    taken = [name for name in FILES.values() if (Path(out_dir) / name).exists()]
+    if taken:
+        raise KerascenesError(f"--out {out_dir} already holds a comparison ({', '.join(taken)}); pass a new folder "
+                              "(comparisons never overwrite).")
     rows = [run_row(d, eval_samples, seed) for d in run_dirs]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,13 @@ from typing import Any
 from kerascenes.config import DEFAULT_SEED, TaskConfig, option
 from kerascenes.errors import KerascenesError
 from kerascenes.gan.architectures import DATASET_CODES, DEFAULT_ARCHITECTURE, Architecture, get_architecture, list_architectures
+from kerascenes.gan import layout
 from kerascenes.gan.layout import FRAMEWORKS
 
 DATASETS = ("mnist", "fashion_mnist")
+#: Upper bounds of the sizes (beyond them a run only runs out of memory)
+MAX_BATCH = 65536
+MAX_LATENT_DIM = 4096
 
 
 @dataclass
@@ -48,11 +52,14 @@ class GanConfig(TaskConfig):
         super().validate()
         checks = [
             (self.epochs is None or self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}."),
-            (self.batch_size is None or self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}."),
-            (self.latent_dim is None or self.latent_dim >= 1, f"--latent-dim must be at least 1, got {self.latent_dim}."),
+            (self.batch_size is None or 1 <= self.batch_size <= MAX_BATCH,
+             f"--batch-size must be between 1 and {MAX_BATCH}, got {self.batch_size}."),
+            (self.latent_dim is None or 1 <= self.latent_dim <= MAX_LATENT_DIM,
+             f"--latent-dim must be between 1 and {MAX_LATENT_DIM} (DCGANs use 64-128), got {self.latent_dim}."),
             (self.codes is None or self.codes >= 0, f"--codes must be 0 or more, got {self.codes}."),
             (self.lr is None or self.lr > 0, f"--lr must be positive, got {self.lr}."),
-            (self.eval_samples >= 10, f"--eval-samples must be at least 10, got {self.eval_samples}."),
+            (10 <= self.eval_samples <= layout.MAX_SAMPLES,
+             f"--eval-samples must be between 10 and {layout.MAX_SAMPLES:,}, got {self.eval_samples:,}."),
             (self.max_minutes is None or self.max_minutes >= 0, f"--max-minutes must be 0 or more, got {self.max_minutes}."),
         ]
         for ok, message in checks:
@@ -64,10 +71,16 @@ class GanConfig(TaskConfig):
         """The network pair with this config's code size, noise size, learning rate and batch size."""
         arch = get_architecture(self.arch)
         codes = self.codes if self.codes is not None else DATASET_CODES.get((arch.name, self.dataset))
-        if codes is not None:
-            arch = arch.with_codes(int(codes))
+        latent_dim = int(self.latent_dim if self.latent_dim is not None else arch.latent_dim)
+        effective = int(codes if codes is not None else arch.codes)
+        if effective and not 2 <= effective <= latent_dim:
+            given = "" if self.codes is not None else f" (the default of architecture {arch.name} on {self.dataset})"
+            raise KerascenesError(f"--codes {effective}{given} does not fit the noise vector of {latent_dim} values "
+                                  f"(--latent-dim); use 2 to {latent_dim} codes, 0 for none, or a larger --latent-dim.")
         if self.latent_dim is not None:
-            arch = arch.replace(latent_dim=int(self.latent_dim))
+            arch = arch.with_codes(0).replace(latent_dim=latent_dim)  # the code is put back just below
+        if codes is not None or self.latent_dim is not None:
+            arch = arch.with_codes(effective)
         if self.lr is not None:
             arch = arch.with_learning_rate(float(self.lr))
         if self.batch_size is not None:

@@ -25,6 +25,7 @@ def generate_from_run(run_dir: str | os.PathLike, n: int = 64, seed: int = 0) ->
     A tf run loads ``generator.keras`` (or the last checkpoint of an unfinished run); a
     torch run is delegated to ``kerascenes.torch_gan.evaluate.generate_from_run``.
     """
+    layout.check_sampling(n, seed)
     run, config = _gan_run(run_dir, "sample")
     framework = config.get("framework", "tf")
     if framework == "torch":
@@ -67,6 +68,7 @@ def evaluate_run(run_dir: str | os.PathLike, n: int = 10000, seed: int = 0) -> d
     from kerascenes.gan.metrics import score_samples
     from kerascenes.plots import plot_class_counts
 
+    layout.check_sampling(n, seed)
     run, config = _gan_run(run_dir)
     images = generate_from_run(run.path, n=n, seed=seed)
     scores = score_samples(images, config["dataset"])

@@ -17,13 +17,15 @@ A run folder (``<logdir>/<run>/``) of either framework contains::
 from __future__ import annotations
 
 import csv
-import warnings
+import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from kerascenes.runs import RunFolder, read_json, write_json
+
+log = logging.getLogger("kerascenes.gan")
 
 FRAMEWORKS = ("tf", "torch")
 GENERATOR_FILE = {"tf": "generator.keras", "torch": "generator.pt"}
@@ -35,6 +37,8 @@ HISTORY_CSV = "history.csv"
 LOSSES_PNG = "losses.png"
 EVALUATION_FILE = "evaluation.json"
 GRID_SIZE = 64
+#: The most images one ``gan sample`` / ``gan evaluate`` generates (28 x 28 float32: 0.3 GB)
+MAX_SAMPLES = 100_000
 GRID_COLUMNS = 8
 IMAGE_TAG = "samples"
 LOSS_FIELDS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
@@ -49,6 +53,17 @@ COLLAPSE_RATIO = 0.4
 def grid_file(epoch: int) -> str:
     """Relative path of the sample grid written after ``epoch`` (1-based)."""
     return f"samples/epoch_{epoch:03d}.png"
+
+
+def check_sampling(n: int, seed: int, label: str = "--n") -> None:
+    """Refuse a sample count or seed no run can use, before any network is loaded."""
+    from kerascenes.config import check_seed
+    from kerascenes.errors import KerascenesError
+
+    if not 1 <= n <= MAX_SAMPLES:
+        raise KerascenesError(f"{label} must be between 1 and {MAX_SAMPLES:,}, got {n:,}; generate more in several "
+                              "runs with different --seed values.")
+    check_seed(seed)
 
 
 def sample_noise(n: int, latent_dim: int, seed: int) -> np.ndarray:
@@ -110,10 +125,11 @@ def collapse_message(diversity: float, real_diversity: float, epoch: int,
 
 
 def warn_if_collapsed(diversity: float, real_diversity: float, epoch: int) -> bool:
-    """Emit a ``RuntimeWarning`` on collapse; returns whether it did."""
+    """Log a warning line on collapse (beside the epoch lines, not a Python warning with its
+    source line); returns whether it did."""
     message = collapse_message(diversity, real_diversity, epoch)
     if message:
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        log.warning(message)
     return message is not None
 
 

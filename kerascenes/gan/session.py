@@ -147,6 +147,26 @@ def find_resumable(config: GanConfig) -> RunFolder:
     return max(candidates, key=lambda item: item[0])[1]
 
 
+#: What a resumed run may change: how long it trains, and where it is found
+RESUME_MAY_CHANGE = ("epochs", "max_minutes", "eval_samples", "name", "logdir")
+
+
+def _refuse_changed_options(given: GanConfig, stored: GanConfig, run: RunFolder) -> None:
+    """Resuming continues a run: an option given with another value than the run's is an error
+    (an option left at its default is taken from the run)."""
+    import dataclasses
+
+    from kerascenes.config import option_name
+
+    for f in dataclasses.fields(given):
+        mine, theirs = getattr(given, f.name), getattr(stored, f.name)
+        if f.name in RESUME_MAY_CHANGE or mine == f.default or mine == theirs:
+            continue
+        raise KerascenesError(f"{option_name(f)} {mine!r} differs from the run's {theirs!r} "
+                              f"({run.path / 'config.json'}); resume without it (only --epochs, --max-minutes and "
+                              "--eval-samples may change), or start a new run without --resume.")
+
+
 def open_session(config: GanConfig, resume: bool = False) -> Session:
     """Create a new run folder, or reopen an interrupted one when ``resume`` is set.
 
@@ -157,10 +177,13 @@ def open_session(config: GanConfig, resume: bool = False) -> Session:
         run = find_resumable(config.validate())
         raw = run.read_raw_config()
         options = GanConfig.from_dict(raw.get("options", {}), source=str(run.path / "config.json"))
+        _refuse_changed_options(config, options, run)
         if config.epochs is not None:
             options = options.replace(epochs=config.epochs)
         if config.max_minutes is not None:
             options = options.replace(max_minutes=config.max_minutes)
+        if config.eval_samples != GanConfig.eval_samples:
+            options = options.replace(eval_samples=config.eval_samples)
         state = layout.read_state(run)
         if state["epoch"] >= options.epochs:
             raise KerascenesError(f"{run.path} already trained {state['epoch']} of {options.epochs} epochs; "

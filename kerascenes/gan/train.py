@@ -14,6 +14,7 @@ from kerascenes.errors import reading
 from kerascenes.files import replacing
 from kerascenes.gan import layout
 from kerascenes.gan.session import Session
+from kerascenes.runs import safe_points
 
 
 def make_dataset(images: np.ndarray, batch_size: int, seed: int):
@@ -40,6 +41,7 @@ def train_session(session: Session, images: np.ndarray, verbose: int = 1) -> tup
     """
     import keras
 
+    from kerascenes.classify.callbacks import StopAtSafePoint
     from kerascenes.gan.callbacks import GanCheckpoint, GanMonitor, TimeBudget
     from kerascenes.gan.dcgan import DCGAN
 
@@ -59,9 +61,11 @@ def train_session(session: Session, images: np.ndarray, verbose: int = 1) -> tup
     state = layout.read_state(run) or {}
     monitor.collapse_warnings = int(state.get("collapse_warnings", 0))
     start = time.perf_counter()
-    model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
-              epochs=config["epochs"], initial_epoch=session.initial_epoch,
-              callbacks=[TimeBudget(config["max_minutes"]), monitor, checkpoint], verbose=verbose, shuffle=False)
+    with safe_points():  # Ctrl-C stops between batches or after an epoch's checkpoint
+        model.fit(make_dataset(images, config["batch_size"], config["seed"] + session.initial_epoch),
+                  epochs=config["epochs"], initial_epoch=session.initial_epoch,
+                  callbacks=[TimeBudget(config["max_minutes"]), monitor, checkpoint, StopAtSafePoint()],
+                  verbose=verbose, shuffle=False)
     for network, name in ((model.sampler, layout.GENERATOR_FILE["tf"]),
                           (model.discriminator, layout.DISCRIMINATOR_FILE["tf"])):
         with replacing(run.file(name)) as tmp:

@@ -20,7 +20,7 @@ from kerascenes.errors import KerascenesError, reading
 from kerascenes.files import replacing
 from kerascenes.gan import layout
 from kerascenes.gan.session import Session
-from kerascenes.runs import RunFolder
+from kerascenes.runs import RunFolder, raise_if_stopped, safe_points
 from kerascenes.torch_gan.dcgan import TorchDCGAN
 
 CHECKPOINT_FILE = f"{layout.CHECKPOINT_DIR}/dcgan.pt"
@@ -138,6 +138,7 @@ def run_epoch(gan: TorchDCGAN, x: torch.Tensor, batches: np.ndarray, progress: b
         steps = tqdm(steps, desc=description, unit="step", leave=False)
     taken = 0
     for step in steps:
+        raise_if_stopped()  # a Ctrl-C noted during the last step (see kerascenes.runs.safe_points)
         metrics = gan.train_step(x[index[step]])
         for k, value in metrics.items():
             totals[k] = totals[k] + value if k in totals else value
@@ -174,24 +175,26 @@ def train_session(session: Session, images: np.ndarray, verbose: int = 1, device
     budget = config["max_minutes"]
     deadline = start + 60.0 * budget if budget else None
     try:
-        for epoch in range(session.initial_epoch + 1, config["epochs"] + 1):
-            batches = epoch_batches(len(x), config["batch_size"], config["seed"], epoch)
-            began = time.perf_counter()
-            means, taken = run_epoch(gan, x, batches, progress=verbose == 1,
-                                     description=f"epoch {epoch}/{config['epochs']}", deadline=deadline)
-            seconds = time.perf_counter() - began
-            logger.log(gan, epoch, means, seconds, taken * config["batch_size"])
-            wall = session.wall_time_offset + time.perf_counter() - start
-            save_checkpoint(run, gan, epoch, wall, logger.collapse_warnings)
-            if verbose:
-                row = session.history[-1]
-                print(f"epoch {epoch}/{config['epochs']}: g_loss {row['g_loss']:.4f} d_loss {row['d_loss']:.4f} "
-                      f"d_acc_real {row['d_acc_real']:.3f} d_acc_fake {row['d_acc_fake']:.3f} "
-                      f"({seconds:.1f} s, {row['images_per_second']:.0f} img/s)")
-            if deadline is not None and time.perf_counter() > deadline:
+        with safe_points():  # Ctrl-C stops between steps or after an epoch's checkpoint
+            for epoch in range(session.initial_epoch + 1, config["epochs"] + 1):
+                batches = epoch_batches(len(x), config["batch_size"], config["seed"], epoch)
+                began = time.perf_counter()
+                means, taken = run_epoch(gan, x, batches, progress=verbose == 1,
+                                         description=f"epoch {epoch}/{config['epochs']}", deadline=deadline)
+                seconds = time.perf_counter() - began
+                logger.log(gan, epoch, means, seconds, taken * config["batch_size"])
+                wall = session.wall_time_offset + time.perf_counter() - start
+                save_checkpoint(run, gan, epoch, wall, logger.collapse_warnings)
                 if verbose:
-                    print(f"Stopped after epoch {epoch}: the {budget:g}-minute budget is spent.")
-                break
+                    row = session.history[-1]
+                    print(f"epoch {epoch}/{config['epochs']}: g_loss {row['g_loss']:.4f} d_loss {row['d_loss']:.4f} "
+                          f"d_acc_real {row['d_acc_real']:.3f} d_acc_fake {row['d_acc_fake']:.3f} "
+                          f"({seconds:.1f} s, {row['images_per_second']:.0f} img/s)")
+                raise_if_stopped()  # after a whole checkpoint and its line
+                if deadline is not None and time.perf_counter() > deadline:
+                    if verbose:
+                        print(f"Stopped after epoch {epoch}: the {budget:g}-minute budget is spent.")
+                    break
     finally:
         logger.close()
     spec = config["architecture_spec"]

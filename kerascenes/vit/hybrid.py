@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kerascenes.backbones import BackboneSpec, build_keras_application, get_backbone
 from kerascenes.classify.family import KerasApplications
+from kerascenes.data.folders import require_classes
 from kerascenes.errors import KerascenesError
 
 
@@ -211,8 +212,7 @@ def build_hybrid_classifier(config, num_classes: int, hybrid: HybridConfig = HYB
     from kerascenes.classify.layers import ImagePreprocessing
 
     stem = stem_spec(config)
-    if num_classes < 2:
-        raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
+    require_classes(num_classes)
     cnn = build_keras_application(stem, config.weights, config.image_size, config.alpha, pooling=None)
     cnn.trainable = config.weights == "none"
     inputs = keras.Input((config.image_size, config.image_size, 3), name="image")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kerascenes.backbones import BackboneSpec
+from kerascenes.data.folders import require_classes
 from kerascenes.errors import KerascenesError
 from kerascenes.vit.presets import ViTSource
 
@@ -143,8 +144,7 @@ def build_vit_classifier(spec: BackboneSpec, weights: str, image_size: int, num_
     """
     import keras_hub
 
-    if num_classes < 2:
-        raise KerascenesError(f"A classifier needs at least 2 classes, got {num_classes}; add class folders to --data.")
+    require_classes(num_classes)
     check_head(head.dense)
     backbone = load_vit_backbone(spec, weights, image_size)
     converter = load_vit_converter(spec, image_size)
