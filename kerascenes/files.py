@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,6 +37,7 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
     try:
         try:
             yield tmp
+            _keep_mode(path, tmp)
             os.replace(tmp, path)
         except OSError as exc:
             # a failed write (a full disk) names no file, or the temporary one: name the file being written
@@ -44,6 +46,16 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
             raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _keep_mode(path: Path, tmp: Path) -> None:
+    """Give the new file the permissions of the one it replaces (a shared workbook stays shared)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:  # nothing to replace yet: the new file keeps the umask's mode
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
 
 
 def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:

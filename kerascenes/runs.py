@@ -371,10 +371,17 @@ def stopping_signals() -> Iterator[None]:
         _Stop.deferring, _Stop.pending = False, None
 
 
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 def raise_if_stopped() -> None:
     """Raise the ``KeyboardInterrupt`` of a stopping signal that arrived inside :func:`safe_points`."""
-    if _Stop.pending is not None:
+    if _Stop.pending is not None and _in_main_thread():
         name, _Stop.pending = _Stop.pending, None
+        _Stop.deferring = False  # a further Ctrl-C while this one unwinds stops at once
         raise KeyboardInterrupt(name)
 
 
@@ -382,6 +389,9 @@ def raise_if_stopped() -> None:
 def safe_points() -> Iterator[None]:
     """Defer Ctrl-C / SIGTERM (see :func:`stopping_signals`) to the :func:`raise_if_stopped` calls of
     the block; one that came after the last of them is raised when the block ends."""
+    if not _in_main_thread():  # signals reach the main thread only: a worker thread's loop is left alone
+        yield
+        return
     outer = _Stop.deferring
     _Stop.deferring = True
     try:

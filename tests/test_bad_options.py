@@ -160,3 +160,7 @@ def test_gan_outputs_are_never_overwritten_and_resume_refuses_a_changed_option(f
     assert sorted(p.name for p in (logdir / "comparisons").iterdir()) == ["g", "g-2"]
     one_error(*invoke(*[a if a != "24" else "32" for a in gan], "--epochs", "2", "--resume"),
               "--latent-dim 32 differs from the run's 24")
+    other_spelling = f"{folders['digits'].parent}/./{folders['digits'].name}"  # the same file
+    resumed = [a if a != folders["digits"] else other_spelling for a in gan]
+    result, output = invoke(*resumed, "--epochs", "2", "--resume")
+    assert result.exit_code == 0, output

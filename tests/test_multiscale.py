@@ -38,7 +38,7 @@ def test_image_size_parses_one_size_or_several_scales():
     # config.json stores a list; reading it back gives the same config
     again = FitConfig.from_dict(json.loads(json.dumps(config.to_dict())))
     assert again == config and again.image_size == (224, 288)
-    with pytest.raises(KerascenesError, match="at least 1"):
+    with pytest.raises(KerascenesError, match="between 1 and 2048"):
         FitConfig(data="d", backbone="b", image_size="0,32").validate()
 
 

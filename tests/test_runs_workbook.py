@@ -89,6 +89,16 @@ def test_a_write_stopped_half_way_leaves_the_old_file_and_no_temporary_file(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "state.json"]
 
 
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    from kerascenes.runs import write_json
+
+    shared = tmp_path / "overall.json"
+    write_json(shared, {"rows": 1})
+    shared.chmod(0o664)
+    write_json(shared, {"rows": 2})
+    assert shared.stat().st_mode & 0o777 == 0o664
+
+
 def test_an_interrupted_checkpoint_keeps_only_the_epoch_its_state_points_at(tmp_path):
     import keras
 

@@ -73,3 +73,26 @@ def test_keras_fit_stops_between_batches_after_a_signal_in_a_step():
         with safe_points():
             model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[SignalInBatch(), StopAtSafePoint()])
     assert seen == [0, 1]  # batch 1 ended; batch 2 never began
+
+
+def test_a_worker_thread_neither_defers_nor_takes_the_main_threads_ctrl_c():
+    import threading
+
+    from kerascenes.runs import _Stop
+
+    seen = {}
+
+    def worker():
+        with safe_points():
+            seen["deferring"] = _Stop.deferring
+            raise_if_stopped()  # the main thread's pending signal is not raised here
+
+    with stopping_signals(), pytest.raises(KeyboardInterrupt):
+        with safe_points():
+            os.kill(os.getpid(), signal.SIGINT)
+            thread = threading.Thread(target=worker)
+            thread.start()
+            thread.join()
+            assert _Stop.pending == "SIGINT"
+            raise_if_stopped()
+    assert seen == {"deferring": True}  # the main thread's block, unchanged by the worker

@@ -142,7 +142,7 @@ def _head_out_of_fold(run: RunFolder, paths, labels, folds, seed: int) -> np.nda
     batch = int(config["batch_size"])
     proba = np.zeros((len(paths), len(class_names(run))), np.float32)
     for k, (train_idx, test_idx) in enumerate(folds):
-        keras.utils.set_random_seed(seed + k)
+        keras.utils.set_random_seed((seed + k) % 2**32)  # a seed near the top of the range wraps
         fold_head = keras.models.clone_model(head)
         fold_head.compile(optimizer=keras.optimizers.Adam(rates[0]), loss="sparse_categorical_crossentropy")
         fold = FeatureSet(np.stack([v[train_idx] for v in train_views]), labels[train_idx])

@@ -8,8 +8,10 @@ generator and ends the run with :meth:`kerascenes.runs.RunFolder.finish`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,11 +162,22 @@ def _refuse_changed_options(given: GanConfig, stored: GanConfig, run: RunFolder)
 
     for f in dataclasses.fields(given):
         mine, theirs = getattr(given, f.name), getattr(stored, f.name)
-        if f.name in RESUME_MAY_CHANGE or mine == f.default or mine == theirs:
+        if f.name in RESUME_MAY_CHANGE or mine == f.default or mine == theirs or _same_data(f.name, mine, theirs):
             continue
         raise KerascenesError(f"{option_name(f)} {mine!r} differs from the run's {theirs!r} "
                               f"({run.path / 'config.json'}); resume without it (only --epochs, --max-minutes and "
                               "--eval-samples may change), or start a new run without --resume.")
+
+
+def _same_data(field: str, given: Any, stored: Any) -> bool:
+    """``--data`` names the run's data: the same file by another path, or the run's data moved."""
+    if field != "data" or not given or not stored:
+        return False
+    if not os.path.exists(stored):
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samefile(given, stored)
+    return False
 
 
 def open_session(config: GanConfig, resume: bool = False) -> Session:
@@ -184,6 +197,10 @@ def open_session(config: GanConfig, resume: bool = False) -> Session:
             options = options.replace(max_minutes=config.max_minutes)
         if config.eval_samples != GanConfig.eval_samples:
             options = options.replace(eval_samples=config.eval_samples)
+        # a run from before the sample bound scores what the bound allows
+        options = options.replace(eval_samples=min(options.eval_samples, layout.MAX_SAMPLES))
+        if config.data and config.data != options.data:  # the same data by another path, or moved
+            options = options.replace(data=config.data)
         state = layout.read_state(run)
         if state["epoch"] >= options.epochs:
             raise KerascenesError(f"{run.path} already trained {state['epoch']} of {options.epochs} epochs; "
